@@ -1,0 +1,143 @@
+package strategy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tiercache/tiercache/codec"
+	"github.com/tiercache/tiercache/keys"
+	"github.com/tiercache/tiercache/tier"
+)
+
+// ErrConfig is wrapped by the errors constructors return for an invalid
+// configuration.
+var ErrConfig = errors.New("strategy: invalid configuration")
+
+// Options configure a strategy for one data type. Namespace and Entity are
+// required; every other zero field is a documented default.
+type Options struct {
+	// Namespace and Entity name the data type; keys are
+	// "{Namespace}:{Entity}:{id}" (see package keys).
+	Namespace string
+	Entity    string
+
+	// TTL is how long a value stays fresh in the cache. Zero means
+	// tier.DefaultTTL.
+	TTL time.Duration
+	// TTLJitter shortens each TTL by a random 50-100 % of this fraction.
+	// Zero means tier.DefaultTTLJitter (10-20 %); negative means none.
+	TTLJitter float64
+	// L1TTL caps an entry's life in the local L1 (the Store's L1TTLCap caps
+	// it too). Zero means the Store's cap; negative keeps the type out of L1.
+	L1TTL time.Duration
+	// NegativeTTL is how long a "not found" is cached. Zero means a tenth of
+	// TTL, at most 30 s; negative turns negative caching off.
+	NegativeTTL time.Duration
+	// Codec encodes values for Redis. Nil means codec.MsgPack.
+	Codec codec.Codec
+
+	// StaleWhileRevalidate is how long past its fresh time a value may be
+	// served while one background reload replaces it.
+	StaleWhileRevalidate time.Duration
+	// StaleIfError is how long past its fresh time a value may be served
+	// when the source fails.
+	StaleIfError time.Duration
+}
+
+// binding is what every strategy derives from its Options: the key prefix
+// and the tier options of its data type.
+type binding[V any] struct {
+	store  *tier.Store
+	prefix string // "{namespace}:{entity}:"
+	ns     keys.Namespace
+	entity string
+	tier   tier.Options
+}
+
+func newBinding[V any](store *tier.Store, o Options) (binding[V], error) {
+	if store == nil {
+		return binding[V]{}, fmt.Errorf("%w: nil store", ErrConfig)
+	}
+	ns, err := keys.NewNamespace(o.Namespace)
+	if err != nil {
+		return binding[V]{}, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	probe, err := ns.Key(o.Entity, "x")
+	if err != nil {
+		return binding[V]{}, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	return binding[V]{
+		store:  store,
+		prefix: probe[:len(probe)-1],
+		ns:     ns,
+		entity: o.Entity,
+		tier: tier.Options{
+			Codec:                o.Codec,
+			Decode:               tier.DecodeAs[V](),
+			TTL:                  o.TTL,
+			TTLJitter:            o.TTLJitter,
+			L1TTL:                o.L1TTL,
+			NegativeTTL:          o.NegativeTTL,
+			StaleWhileRevalidate: o.StaleWhileRevalidate,
+			StaleIfError:         o.StaleIfError,
+		},
+	}, nil
+}
+
+// key builds the full key of id, validating it.
+func (b *binding[V]) key(id string) (string, error) {
+	return b.ns.Key(b.entity, id)
+}
+
+// Key returns the Redis key a strategy with these options uses for id.
+func (o Options) Key(id string) (string, error) {
+	ns, err := keys.NewNamespace(o.Namespace)
+	if err != nil {
+		return "", err
+	}
+	return ns.Key(o.Entity, id)
+}
+
+// get is the read path every strategy shares: a fresh L1 hit without
+// building the key, else a validated key through the Store.
+func (b *binding[V]) get(ctx context.Context, id string, load tier.Loader) (V, error) {
+	r, hit, err := b.store.LookupL1(b.prefix, id, &b.tier)
+	if !hit {
+		var key string
+		if key, err = b.key(id); err != nil {
+			var zero V
+			return zero, err
+		}
+		r, err = b.store.Get(ctx, key, &b.tier, load)
+	}
+	return value[V](r, err)
+}
+
+// value unboxes a Result's value.
+func value[V any](r tier.Result, err error) (V, error) {
+	if err != nil {
+		var zero V
+		return zero, err
+	}
+	v, _ := r.Value.(V) // a nil Value (a nil pointer stored) is V's zero value
+	return v, nil
+}
+
+// loader adapts a Source's Load to the Store's Loader, which sees full keys.
+func (b *binding[V]) loader(src Source[V]) tier.Loader {
+	return func(ctx context.Context, key string) (any, error) {
+		return src.Load(ctx, key[len(b.prefix):])
+	}
+}
+
+// invalidate deletes key from L2 and L1. The source already holds the
+// truth, so a Redis failure here is reported to the caller: until the entry
+// expires, other instances may read the old value from L2.
+func (b *binding[V]) invalidate(ctx context.Context, key string) error {
+	if err := b.store.Delete(ctx, key); err != nil {
+		return fmt.Errorf("strategy: invalidate %q: %w", key, err)
+	}
+	return nil
+}

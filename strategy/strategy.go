@@ -1,0 +1,34 @@
+package strategy
+
+import (
+	"context"
+
+	"github.com/tiercache/tiercache/tier"
+)
+
+// ErrNotFound is returned by Get when the source has no value for an id, and
+// returned by a Source's Load to say so. It is tier.ErrNotFound, so errors.Is
+// works across the packages. A source answer of ErrNotFound is cached as a
+// negative entry (see Options.NegativeTTL).
+var ErrNotFound = tier.ErrNotFound
+
+// Strategy caches values of type V by id.
+type Strategy[V any] interface {
+	// Get returns the value of id, from the cache or the source.
+	Get(ctx context.Context, id string) (V, error)
+	// Set stores v as the value of id, in the source and the cache as the
+	// strategy dictates.
+	Set(ctx context.Context, id string, v V) error
+	// Delete removes id from the source and the cache.
+	Delete(ctx context.Context, id string) error
+}
+
+// Source is the system of record behind a Strategy.
+type Source[V any] interface {
+	// Load returns the value of id, or ErrNotFound.
+	Load(ctx context.Context, id string) (V, error)
+	// Store writes v as the value of id.
+	Store(ctx context.Context, id string, v V) error
+	// Remove deletes id; removing a missing id is not an error.
+	Remove(ctx context.Context, id string) error
+}

@@ -1,0 +1,143 @@
+package tier
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Defaults of Config's zero fields.
+const (
+	DefaultL1MaxCostBytes = 64 << 20
+	DefaultL1TTLCap       = time.Minute
+	DefaultL2Timeout      = 100 * time.Millisecond
+	DefaultLoadTimeout    = 10 * time.Second
+	DefaultFillLockTTL    = 5 * time.Second
+	DefaultRefreshWorkers = 16
+	// defaultBytesPerItem is the average L1 entry size assumed to size
+	// ristretto's counters (10 counters per expected item).
+	defaultBytesPerItem = 1024
+)
+
+// Config configures a Store. Its zero value (but for Redis) is a working
+// configuration; every zero field means the documented default.
+type Config struct {
+	// Redis is the L2. Use the client you already have: a *redis.Client, a
+	// *redis.ClusterClient, a *redis.Ring or a failover client. Its options
+	// must set ContextTimeoutEnabled (New checks go-redis's own client types
+	// and returns ErrNoContextTimeout otherwise), and should pin ReadTimeout,
+	// WriteTimeout and PoolTimeout. Size its pool (PoolSize) for the number of
+	// concurrent L1 misses you expect: one connection per concurrent miss
+	// key, since concurrent readers of one key share one Redis call.
+	// Nil means no L2: the Store is an L1 cache in front of the loader.
+	Redis redis.UniversalClient
+
+	// L1MaxCostBytes bounds the L1 in bytes (of encoded payload plus entry
+	// overhead). Zero means DefaultL1MaxCostBytes (64 MiB).
+	L1MaxCostBytes int64
+	// L1NumCounters is ristretto's admission counter count; zero means ten
+	// per expected item, assuming 1 KiB per item.
+	L1NumCounters int64
+	// DisableL1 turns the L1 off: every read goes to Redis.
+	DisableL1 bool
+	// L1TTLCap bounds how long an entry lives in L1, whatever its L2 TTL. It
+	// bounds how stale an instance can be when an invalidation is lost.
+	// Zero means DefaultL1TTLCap (one minute).
+	L1TTLCap time.Duration
+
+	// L2Timeout bounds every Redis call (a caller's earlier deadline wins).
+	// Zero means DefaultL2Timeout (100 ms).
+	L2Timeout time.Duration
+	// LoadTimeout bounds a load shared by several readers or run in the
+	// background; the readers themselves wait only as long as their own
+	// contexts allow. Zero means DefaultLoadTimeout (10 s).
+	LoadTimeout time.Duration
+
+	// FillLockTTL is how long a process that won the fill of a missing key
+	// holds it before another process may load the key too. Zero means
+	// DefaultFillLockTTL (5 s).
+	FillLockTTL time.Duration
+	// FillWait bounds how long a reader waits for another process's fill
+	// before loading the key itself. Zero means FillLockTTL plus one second;
+	// a negative value disables the fleet-wide fill lock (every process that
+	// misses loads; fills are still protected against staleness).
+	FillWait time.Duration
+
+	// RefreshWorkers bounds the background reloads (stale-while-revalidate,
+	// refresh-ahead) that run at once; a reload that finds the pool full is
+	// skipped and counted. Zero means DefaultRefreshWorkers.
+	RefreshWorkers int
+
+	// Logger receives rate-limited reports of cache errors (Redis failures,
+	// corrupt entries). Nil means silent; errors are still counted.
+	Logger *slog.Logger
+
+	// InstanceID names this Store in invalidation messages. Empty means a
+	// random ID.
+	InstanceID string
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.L1MaxCostBytes <= 0 {
+		c.L1MaxCostBytes = DefaultL1MaxCostBytes
+	}
+	if c.L1NumCounters <= 0 {
+		c.L1NumCounters = 10 * max(c.L1MaxCostBytes/defaultBytesPerItem, 100)
+	}
+	if c.L1TTLCap <= 0 {
+		c.L1TTLCap = DefaultL1TTLCap
+	}
+	if c.L2Timeout <= 0 {
+		c.L2Timeout = DefaultL2Timeout
+	}
+	if c.LoadTimeout <= 0 {
+		c.LoadTimeout = DefaultLoadTimeout
+	}
+	if c.FillLockTTL <= 0 {
+		c.FillLockTTL = DefaultFillLockTTL
+	}
+	if c.FillWait == 0 {
+		c.FillWait = c.FillLockTTL + time.Second
+	}
+	if c.RefreshWorkers <= 0 {
+		c.RefreshWorkers = DefaultRefreshWorkers
+	}
+	if c.InstanceID == "" {
+		var b [8]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return c, fmt.Errorf("tier: instance id: %w", err)
+		}
+		c.InstanceID = hex.EncodeToString(b[:])
+	}
+	if err := checkClient(c.Redis); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// checkClient rejects go-redis clients whose context deadlines would not
+// bound socket reads. Clients of other types (wrappers) cannot be inspected
+// and are taken as given.
+func checkClient(rdb redis.UniversalClient) error {
+	var enabled bool
+	switch c := rdb.(type) {
+	case nil:
+		return nil
+	case *redis.Client:
+		enabled = c.Options().ContextTimeoutEnabled
+	case *redis.ClusterClient:
+		enabled = c.Options().ContextTimeoutEnabled
+	case *redis.Ring:
+		enabled = c.Options().ContextTimeoutEnabled
+	default:
+		return nil
+	}
+	if !enabled {
+		return fmt.Errorf("%w (set it in the client's options; see the package documentation)", ErrNoContextTimeout)
+	}
+	return nil
+}

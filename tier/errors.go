@@ -1,0 +1,23 @@
+package tier
+
+import "errors"
+
+var (
+	// ErrNotFound is returned when the source of truth has no value for a
+	// key, whether that answer came from the source or from a cached
+	// negative entry. It is the same value as strategy.ErrNotFound.
+	ErrNotFound = errors.New("tiercache: not found")
+	// ErrClosed is returned by a Store that has been closed.
+	ErrClosed = errors.New("tier: store closed")
+	// ErrNoContextTimeout is returned by New for a go-redis client whose
+	// options do not set ContextTimeoutEnabled: without it a call's context
+	// deadline does not bound the socket read, and a slow Redis would hold
+	// every reader for the client's ReadTimeout.
+	ErrNoContextTimeout = errors.New("tier: redis client must set ContextTimeoutEnabled")
+	// ErrCorrupt is reported (through Stats and the logger) for an L2 entry
+	// that could not be decoded; such an entry is a miss, never an error to
+	// the caller.
+	ErrCorrupt = errors.New("tier: corrupt entry")
+	// ErrNoLoader is returned by Get on a miss when no loader was given.
+	ErrNoLoader = errors.New("tier: miss and no loader")
+)

@@ -1,0 +1,235 @@
+package tier
+
+import (
+	"hash/maphash"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dgraph-io/ristretto/v2"
+)
+
+// l1Entry is what L1 holds: the decoded value and its freshness times. It is
+// immutable once stored; readers share it.
+type l1Entry struct {
+	key      string // the full key: L1 is indexed by its hash, so hits compare it
+	value    any
+	negative bool
+	// epoch is the Store's L1 epoch when the entry was stored: an entry of an
+	// older epoch was cleared by ClearLocal and is a miss.
+	epoch      uint64
+	createdAt  int64 // unix nanoseconds
+	freshUntil int64 // unix nanoseconds
+	// checkAt, when not zero, is the time from which a read must look closer
+	// (the refresh point or the fresh time of an entry that may be served
+	// stale); zero means the entry is simply fresh until ristretto drops it.
+	checkAt int64
+	// staleUntil is the end of the window in which the entry may be served
+	// stale.
+	staleUntil int64
+}
+
+// entryOverheadBytes approximates what an L1 entry costs beyond its key and
+// encoded payload: the entry, ristretto's item and map slot, the boxed value.
+const entryOverheadBytes = 160
+
+// l1 is the local tier: a ristretto cache of decoded entries, plus the
+// fences that keep a slow fill from overwriting a newer write.
+//
+// Every mutation of a key's L1 entry happens under that key's fence shard
+// lock and is a Del followed by a SetWithTTL, so ristretto (whose sets are
+// asynchronous but applied in order) ends with the last writer's value.
+// Reads take no lock.
+type l1 struct {
+	cache  *ristretto.Cache[uint64, *l1Entry]
+	seed   maphash.Seed
+	epoch  atomic.Uint64
+	fences fenceTable
+	stats  *counters
+}
+
+func newL1(cfg Config, stats *counters) (*l1, error) {
+	c := &l1{stats: stats, seed: maphash.MakeSeed()}
+	c.fences.init()
+	if cfg.DisableL1 {
+		return c, nil // fences only: cache stays nil
+	}
+	cache, err := ristretto.NewCache(&ristretto.Config[uint64, *l1Entry]{
+		NumCounters:        cfg.L1NumCounters,
+		MaxCost:            cfg.L1MaxCostBytes,
+		BufferItems:        64,
+		IgnoreInternalCost: true, // entryOverheadBytes is counted in each cost
+		OnReject:           func(*ristretto.Item[*l1Entry]) { stats.l1SetsRejected.Add(1) },
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.cache = cache
+	return c, nil
+}
+
+// hash hashes the key prefix+id without building it.
+func (c *l1) hash(prefix, id string) uint64 {
+	var h maphash.Hash
+	h.SetSeed(c.seed)
+	h.WriteString(prefix)
+	h.WriteString(id)
+	return h.Sum64()
+}
+
+// get returns the live entry for the key prefix+id. Splitting the key lets
+// callers that hold a namespace prefix and an id look up L1 without
+// concatenating them (an allocation on the hottest path).
+func (c *l1) get(prefix, id string) (*l1Entry, bool) {
+	if c.cache == nil {
+		return nil, false
+	}
+	e, ok := c.cache.Get(c.hash(prefix, id))
+	if !ok || e.epoch != c.epoch.Load() || !e.hasKey(prefix, id) {
+		return nil, false
+	}
+	return e, true
+}
+
+func (e *l1Entry) hasKey(prefix, id string) bool {
+	return len(e.key) == len(prefix)+len(id) && e.key[:len(prefix)] == prefix && e.key[len(prefix):] == id
+}
+
+// fill stores e if no write or invalidation of key happened since t was
+// taken. It reports whether the fill was still current.
+func (c *l1) fill(key string, e *l1Entry, ttl time.Duration, cost int64, t fenceTicket) bool {
+	sh := c.fences.shard(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if t.fence.seq != t.seq || c.epoch.Load() != t.epoch {
+		return false
+	}
+	c.storeLocked(key, e, ttl, cost)
+	return true
+}
+
+// write stores e as the newest value of key, making fills in flight stale.
+func (c *l1) write(key string, e *l1Entry, ttl time.Duration, cost int64) {
+	sh := c.fences.shard(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if f := sh.m[key]; f != nil {
+		f.seq++
+	}
+	c.storeLocked(key, e, ttl, cost)
+}
+
+// invalidate drops key and makes fills in flight stale.
+func (c *l1) invalidate(key string) {
+	sh := c.fences.shard(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if f := sh.m[key]; f != nil {
+		f.seq++
+	}
+	if c.cache != nil {
+		c.cache.Del(c.hash(key, ""))
+	}
+}
+
+// clear makes every entry and every fill in flight stale in O(1).
+func (c *l1) clear() { c.epoch.Add(1) }
+
+func (c *l1) storeLocked(key string, e *l1Entry, ttl time.Duration, cost int64) {
+	if c.cache == nil {
+		return
+	}
+	h := c.hash(key, "")
+	c.cache.Del(h)
+	if ttl <= 0 {
+		return
+	}
+	e.key = key
+	e.epoch = c.epoch.Load()
+	if !c.cache.SetWithTTL(h, e, cost+int64(len(key))+entryOverheadBytes, ttl) {
+		c.stats.l1SetsDropped.Add(1)
+	}
+}
+
+func (c *l1) close() {
+	if c.cache != nil {
+		c.cache.Close()
+	}
+}
+
+// wait blocks until every L1 set made so far is applied (tests use it).
+func (c *l1) wait() {
+	if c.cache != nil {
+		c.cache.Wait()
+	}
+}
+
+// fenceTable tracks the keys being filled. A fill takes a ticket before it
+// reads L2 or the source; a write or invalidation of the key bumps the
+// fence's sequence, and a fill whose ticket is behind does not store its
+// (older) result. Entries exist only while fills are in flight.
+type fenceTable struct {
+	seed   maphash.Seed
+	shards [64]fenceShard
+}
+
+type fenceShard struct {
+	mu sync.Mutex
+	m  map[string]*fence
+}
+
+type fence struct {
+	refs int
+	seq  uint64
+}
+
+type fenceTicket struct {
+	key   string
+	fence *fence
+	seq   uint64
+	epoch uint64
+}
+
+func (t *fenceTable) init() {
+	t.seed = maphash.MakeSeed()
+	for i := range t.shards {
+		t.shards[i].m = make(map[string]*fence)
+	}
+}
+
+func (t *fenceTable) shard(key string) *fenceShard {
+	return &t.shards[maphash.String(t.seed, key)%uint64(len(t.shards))]
+}
+
+// begin takes a ticket for a fill of key; end must be called with it.
+func (c *l1) begin(key string) fenceTicket {
+	sh := c.fences.shard(key)
+	sh.mu.Lock()
+	f := sh.m[key]
+	if f == nil {
+		f = &fence{}
+		sh.m[key] = f
+	}
+	f.refs++
+	t := fenceTicket{key: key, fence: f, seq: f.seq, epoch: c.epoch.Load()}
+	sh.mu.Unlock()
+	return t
+}
+
+// current reports whether no write or invalidation happened since t.
+func (c *l1) current(t fenceTicket) bool {
+	sh := c.fences.shard(t.key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	return t.fence.seq == t.seq && c.epoch.Load() == t.epoch
+}
+
+func (c *l1) end(t fenceTicket) {
+	sh := c.fences.shard(t.key)
+	sh.mu.Lock()
+	t.fence.refs--
+	if t.fence.refs == 0 {
+		delete(sh.m, t.key)
+	}
+	sh.mu.Unlock()
+}

@@ -1,0 +1,155 @@
+package tier
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha1"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Lua scripts. Each touches one key, so they run unchanged on a cluster.
+var (
+	// fillIfLease replaces the caller's lease with the loaded value: a write
+	// or delete of the key during the load removed the lease, and then the
+	// (older) loaded value must not be stored.
+	fillIfLease = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return 1
+end
+return 0`)
+	// fillIfUnchanged replaces the entry a refresh started from, and only it.
+	fillIfUnchanged = redis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if cur and redis.sha1hex(cur) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return 1
+end
+return 0`)
+	// delIfEquals deletes the key only while it holds ARGV[1] (a lease, a
+	// lock token, or a corrupt entry being cleaned up).
+	delIfEquals = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0`)
+)
+
+// refreshLockSuffix names the lock key of a background refresh. The unit
+// separator cannot appear in keys built by package keys, so a lock key never
+// collides with a user key.
+const refreshLockSuffix = "\x1frefresh"
+
+// l2 is the Redis tier. Every call is bounded by its own timeout and by the
+// caller's deadline, whichever comes first.
+type l2 struct {
+	rdb     redis.UniversalClient
+	timeout time.Duration
+}
+
+func (c *l2) ctx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, c.timeout)
+}
+
+// get returns the raw entry, or nil and no error when the key is absent.
+func (c *l2) get(ctx context.Context, key string) ([]byte, error) {
+	ctx, cancel := c.ctx(ctx)
+	defer cancel()
+	b, err := c.rdb.Get(ctx, key).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("tier: redis get %q: %w", key, err)
+	}
+	return b, nil
+}
+
+func (c *l2) set(ctx context.Context, key string, raw []byte, ttl time.Duration) error {
+	ctx, cancel := c.ctx(ctx)
+	defer cancel()
+	if err := c.rdb.Set(ctx, key, raw, ttl).Err(); err != nil {
+		return fmt.Errorf("tier: redis set %q: %w", key, err)
+	}
+	return nil
+}
+
+// setNX stores raw only when key is absent and reports whether it did.
+func (c *l2) setNX(ctx context.Context, key string, raw []byte, ttl time.Duration) (bool, error) {
+	ctx, cancel := c.ctx(ctx)
+	defer cancel()
+	err := c.rdb.SetArgs(ctx, key, raw, redis.SetArgs{Mode: "NX", TTL: ttl}).Err()
+	if errors.Is(err, redis.Nil) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("tier: redis set nx %q: %w", key, err)
+	}
+	return true, nil
+}
+
+// del removes keys, one command per key so that a cluster never sees a
+// cross-slot command, all in one pipeline (go-redis splits it per node).
+func (c *l2) del(ctx context.Context, keys []string) error {
+	ctx, cancel := c.ctx(ctx)
+	defer cancel()
+	if len(keys) == 1 {
+		if err := c.rdb.Unlink(ctx, keys[0]).Err(); err != nil {
+			return fmt.Errorf("tier: redis unlink %q: %w", keys[0], err)
+		}
+		return nil
+	}
+	_, err := c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, k := range keys {
+			p.Unlink(ctx, k)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("tier: redis unlink %d keys (first %q): %w", len(keys), keys[0], err)
+	}
+	return nil
+}
+
+// runScript runs a one-key script and reports whether it returned 1.
+func (c *l2) runScript(ctx context.Context, s *redis.Script, key string, args ...any) (bool, error) {
+	ctx, cancel := c.ctx(ctx)
+	defer cancel()
+	n, err := s.Run(ctx, c.rdb, []string{key}, args...).Int()
+	if err != nil {
+		return false, fmt.Errorf("tier: redis script on %q: %w", key, err)
+	}
+	return n == 1, nil
+}
+
+func (c *l2) fillIfLease(ctx context.Context, key string, lease, raw []byte, ttl time.Duration) (bool, error) {
+	return c.runScript(ctx, fillIfLease, key, lease, raw, ttl.Milliseconds())
+}
+
+func (c *l2) fillIfUnchanged(ctx context.Context, key string, prev, raw []byte, ttl time.Duration) (bool, error) {
+	sum := sha1.Sum(prev)
+	return c.runScript(ctx, fillIfUnchanged, key, hex.EncodeToString(sum[:]), raw, ttl.Milliseconds())
+}
+
+func (c *l2) delIfEquals(ctx context.Context, key string, want []byte) (bool, error) {
+	return c.runScript(ctx, delIfEquals, key, want)
+}
+
+// newLease returns the envelope of a fill lease: a random token, stamped
+// with the time it was taken.
+func newLease() []byte {
+	now := time.Now()
+	return appendEnvelope(nil, envelope{flags: flagLease, createdAt: now, freshUntil: now, payload: newToken()})
+}
+
+// newToken returns 16 random bytes for a lease or a lock.
+func newToken() []byte {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
+	return b
+}

@@ -1,0 +1,136 @@
+package tier
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/goleak"
+
+	"github.com/tiercache/tiercache/internal/redistest"
+)
+
+// shared is the redis-server the package's tests share; tests that stop,
+// pause or restart Redis start their own.
+var shared *redistest.Server
+
+func TestMain(m *testing.M) {
+	srv, err := redistest.StartServer()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	shared = srv
+	code := m.Run()
+	if err := srv.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		code = 1
+	}
+	if code == 0 {
+		if err := goleak.Find(redistest.LeakOptions()...); err != nil {
+			fmt.Fprintln(os.Stderr, "leaked goroutines:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// user is a realistic cached value: ten fields, about 300 bytes of msgpack.
+type user struct {
+	ID        int64
+	Name      string
+	Email     string
+	Country   string
+	Bio       string
+	Tags      []string
+	Score     float64
+	Active    bool
+	CreatedAt time.Time
+	Visits    int
+}
+
+func sampleUser(id int64) user {
+	return user{
+		ID: id, Name: fmt.Sprintf("user %d", id), Email: fmt.Sprintf("user%d@example.com", id),
+		Country: "NZ", Bio: strings.Repeat("likes caching; ", 10), Tags: []string{"a", "bb", "ccc"},
+		Score: 4.5, Active: true, CreatedAt: time.UnixMilli(1_700_000_000_000).UTC(), Visits: 7,
+	}
+}
+
+var userOptions = Options{Decode: DecodeAs[user]()}
+
+var keySeq atomic.Int64
+
+// testKey returns a key no other test uses.
+func testKey(t testing.TB) string {
+	return fmt.Sprintf("test:%s:%d", strings.ReplaceAll(t.Name(), "/", "."), keySeq.Add(1))
+}
+
+// newStore returns a Store on rdb (the shared server when nil), closed at
+// cleanup.
+func newStore(t testing.TB, cfg Config) *Store {
+	t.Helper()
+	if cfg.Redis == nil {
+		cfg.Redis = shared.Client(t)
+	}
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// loader counts its calls and answers from fn.
+type loader struct {
+	calls atomic.Int64
+	fn    func(ctx context.Context, key string) (any, error)
+}
+
+func (l *loader) load(ctx context.Context, key string) (any, error) {
+	l.calls.Add(1)
+	return l.fn(ctx, key)
+}
+
+func constLoader(v any) *loader {
+	return &loader{fn: func(context.Context, string) (any, error) { return v, nil }}
+}
+
+func rawGet(t testing.TB, rdb redis.UniversalClient, key string) []byte {
+	t.Helper()
+	b, err := rdb.Get(context.Background(), key).Bytes()
+	if err == redis.Nil {
+		return nil
+	}
+	if err != nil {
+		t.Fatalf("raw GET %q: %v", key, err)
+	}
+	return b
+}
+
+func ctxT(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// startServer starts a redis-server of the test's own, for tests that stop,
+// pause or restart it.
+func startServer(t testing.TB) *redistest.Server { return redistest.Start(t) }
+
+func startProxy(t testing.TB, target string) *redistest.Proxy {
+	return redistest.StartProxy(t, target)
+}
+
+// newClient returns a client with the harness's options for addr.
+func newClient(t testing.TB, addr string) *redis.Client {
+	opt := redistest.ClientOptions(addr)
+	rdb := redis.NewClient(opt)
+	t.Cleanup(func() { rdb.Close() })
+	return rdb
+}

@@ -1,0 +1,124 @@
+package tier
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// refreshAsync starts one background reload of key, unless one is running in
+// this process, the worker pool is full, or the Store is closing. The reload
+// runs on a context detached from the reader's (its values are kept) with
+// the Store's LoadTimeout, and is cancelled by Close.
+func (s *Store) refreshAsync(ctx context.Context, key string, o *Options, load Loader) {
+	if load == nil || s.closed.Load() {
+		return
+	}
+	if _, running := s.refreshes.LoadOrStore(key, struct{}{}); running {
+		return
+	}
+	select {
+	case s.workers <- struct{}{}:
+	default:
+		s.refreshes.Delete(key)
+		s.stats.refreshesDen.Add(1)
+		return
+	}
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		defer func() { <-s.workers }()
+		defer s.refreshes.Delete(key)
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.LoadTimeout)
+		defer cancel()
+		stop := context.AfterFunc(s.closing, cancel)
+		defer stop()
+		s.refresh(rctx, key, o, load)
+	}()
+}
+
+// refresh reloads key once across the fleet: it takes the key's refresh lock
+// (another process holding it is already reloading), re-reads L2 (another
+// process may have refreshed it already), loads, and replaces the entry only
+// if it is still the one it started from.
+func (s *Store) refresh(ctx context.Context, key string, o *Options, load Loader) {
+	t := s.l1.begin(key)
+	defer s.l1.end(t)
+	if s.l2 == nil {
+		s.countRefresh(s.loadAndFill(ctx, key, o, load, t, nil, nil))
+		return
+	}
+	raw, err := s.l2.get(ctx, key)
+	if err != nil {
+		s.l2Error(err)
+		s.countRefresh(s.loadAndFill(ctx, key, o, load, t, nil, nil))
+		return
+	}
+	if raw == nil {
+		// Gone from L2 (deleted or expired): fill it like a miss; the lease
+		// is the fleet-wide lock.
+		lease := newLease()
+		won, err := s.l2.setNX(ctx, key, lease, s.cfg.FillLockTTL)
+		if err != nil || !won {
+			if err != nil {
+				s.l2Error(err)
+			}
+			s.stats.refreshesDen.Add(1)
+			return
+		}
+		s.countRefresh(s.loadAndFill(ctx, key, o, load, t, lease, nil))
+		return
+	}
+	env, e, err := s.decodeL2(key, raw, o)
+	if err != nil {
+		s.corrupt(ctx, key, raw, err)
+		s.stats.refreshesDen.Add(1)
+		return
+	}
+	if env.lease() {
+		s.stats.refreshesDen.Add(1) // a fill is in progress elsewhere
+		return
+	}
+	if e.checkAt == 0 || time.Now().UnixNano() < e.checkAt {
+		// Already refreshed by another process: take its entry.
+		s.fillL1(key, e, o, len(raw), t)
+		return
+	}
+	if !s.lockRefresh(ctx, key) {
+		return
+	}
+	defer s.unlockRefresh(ctx, key)
+	s.countRefresh(s.loadAndFill(ctx, key, o, load, t, nil, &staleL2{raw: raw, entry: e}))
+}
+
+// lockRefresh takes key's fleet-wide refresh lock; false means another
+// process is reloading key (counted) or Redis failed.
+func (s *Store) lockRefresh(ctx context.Context, key string) bool {
+	won, err := s.l2.setNX(ctx, key+refreshLockSuffix, refreshToken(s.cfg.InstanceID), s.cfg.FillLockTTL)
+	if err != nil {
+		s.l2Error(err)
+		return false
+	}
+	if !won {
+		s.stats.refreshesDen.Add(1)
+	}
+	return won
+}
+
+func (s *Store) unlockRefresh(ctx context.Context, key string) {
+	if _, err := s.l2.delIfEquals(ctx, key+refreshLockSuffix, refreshToken(s.cfg.InstanceID)); err != nil {
+		s.l2Error(err)
+	}
+}
+
+// refreshToken identifies this Store as a refresh lock's holder; one Store
+// runs at most one refresh of a key at a time, so its ID suffices.
+func refreshToken(instanceID string) []byte { return []byte(instanceID) }
+
+func (s *Store) countRefresh(_ *flightResult, err error) {
+	s.stats.refreshes.Add(1)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		s.stats.refreshErrors.Add(1)
+		s.report("refresh", "", err)
+	}
+}

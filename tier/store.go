@@ -1,0 +1,613 @@
+package tier
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/tiercache/tiercache/codec"
+)
+
+// Tier names the tier that answered a read.
+type Tier uint8
+
+// The tiers, in the order a read tries them.
+const (
+	TierNone   Tier = iota // nothing answered (an error)
+	TierL1                 // the local in-process cache
+	TierL2                 // Redis
+	TierSource             // the loader (the source of truth)
+)
+
+// String returns "l1", "l2", "source" or "none".
+func (t Tier) String() string {
+	switch t {
+	case TierL1:
+		return "l1"
+	case TierL2:
+		return "l2"
+	case TierSource:
+		return "source"
+	}
+	return "none"
+}
+
+// Result is what a read returns besides its error.
+type Result struct {
+	// Value is the decoded value. It is shared with other readers through
+	// L1: treat it as read-only.
+	Value any
+	// Tier is the tier that answered.
+	Tier Tier
+	// Stale reports a value served past its fresh time (stale-while-
+	// revalidate or stale-if-error).
+	Stale bool
+	// CreatedAt is when the value was loaded or written.
+	CreatedAt time.Time
+	// FreshUntil is when the value stops being fresh.
+	FreshUntil time.Time
+}
+
+// Store joins a local L1 (ristretto) and a Redis L2 into one cache, in front
+// of a loader that reads the source of truth. It is safe for concurrent use;
+// Close releases what it started (never the Redis client, which is the
+// caller's).
+type Store struct {
+	cfg   Config
+	l1    *l1
+	l2    *l2 // nil without Redis
+	stats counters
+
+	reads     singleflight.Group // L1 misses of one key share one flight
+	refreshes sync.Map           // keys with a background reload running
+	workers   chan struct{}      // bounds background reloads
+
+	closing  context.Context // cancelled by Close
+	shutdown context.CancelFunc
+	bg       sync.WaitGroup // background goroutines
+	closed   atomic.Bool
+
+	lastLog    atomic.Int64 // unix nanoseconds of the last log line
+	suppressed atomic.Uint64
+}
+
+// New returns a Store. See Config for the defaults.
+func New(cfg Config) (*Store, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{cfg: cfg, workers: make(chan struct{}, cfg.RefreshWorkers)}
+	if s.l1, err = newL1(cfg, &s.stats); err != nil {
+		return nil, fmt.Errorf("tier: l1: %w", err)
+	}
+	if cfg.Redis != nil {
+		s.l2 = &l2{rdb: cfg.Redis, timeout: cfg.L2Timeout}
+	}
+	s.closing, s.shutdown = context.WithCancel(context.Background())
+	return s, nil
+}
+
+// Close stops the Store's background work, waits for it, and releases L1.
+// It does not close the Redis client. Reads after Close return ErrClosed.
+func (s *Store) Close() error {
+	if !s.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	s.shutdown()
+	s.bg.Wait()
+	s.l1.close()
+	return nil
+}
+
+// Stats returns a snapshot of the Store's counters.
+func (s *Store) Stats() Stats { return s.stats.snapshot() }
+
+// InstanceID returns the ID this Store uses in invalidation messages.
+func (s *Store) InstanceID() string { return s.cfg.InstanceID }
+
+// Redis returns the L2 client, or nil for an L1-only Store.
+func (s *Store) Redis() redis.UniversalClient { return s.cfg.Redis }
+
+// WaitL1 blocks until every L1 write made so far is visible. ristretto
+// applies sets asynchronously; tests and benchmarks call WaitL1 where they
+// need a set to be visible.
+func (s *Store) WaitL1() { s.l1.wait() }
+
+// Get returns the value of key: from a fresh L1 entry, else from L2, else
+// from load, caching what it finds on the way. Concurrent readers of one key
+// share one L2 read and one load. A missing value is ErrNotFound, cached as a
+// negative entry. Cache errors (Redis down or slow, corrupt entries) are
+// counted and never fail a read that load can serve; load's own errors are
+// returned. A nil load makes a full miss ErrNoLoader.
+//
+// A fresh L1 hit allocates nothing.
+func (s *Store) Get(ctx context.Context, key string, o *Options, load Loader) (Result, error) {
+	if o == nil {
+		o = &defaultOptions
+	}
+	if o.L1TTL >= 0 {
+		if e, ok := s.l1.get(key, ""); ok {
+			if e.checkAt == 0 || time.Now().UnixNano() < e.checkAt {
+				return s.l1Hit(e)
+			}
+			return s.getDue(ctx, key, o, load, e)
+		}
+	}
+	return s.getShared(ctx, key, o, load, nil)
+}
+
+// LookupL1 answers a read of the key prefix+id from a fresh L1 entry only,
+// without building the key: a caller holding a namespace prefix and an id (as
+// strategies do) allocates nothing on a hit. hit is false when L1 has no
+// fresh entry (the caller then calls Get, which counts the miss); a hit on a
+// cached "not found" returns ErrNotFound.
+func (s *Store) LookupL1(prefix, id string, o *Options) (r Result, hit bool, err error) {
+	if o != nil && o.L1TTL < 0 {
+		return Result{}, false, nil
+	}
+	e, ok := s.l1.get(prefix, id)
+	if !ok || (e.checkAt != 0 && time.Now().UnixNano() >= e.checkAt) {
+		return Result{}, false, nil
+	}
+	r, err = s.l1Hit(e)
+	return r, true, err
+}
+
+func (s *Store) l1Hit(e *l1Entry) (Result, error) {
+	s.stats.l1Hits.Add(1)
+	if e.negative {
+		s.stats.negativeHits.Add(1)
+		return Result{Tier: TierL1}, ErrNotFound
+	}
+	return e.result(TierL1, false), nil
+}
+
+func (e *l1Entry) result(t Tier, stale bool) Result {
+	return Result{
+		Value:      e.value,
+		Tier:       t,
+		Stale:      stale,
+		CreatedAt:  time.Unix(0, e.createdAt),
+		FreshUntil: time.Unix(0, e.freshUntil),
+	}
+}
+
+// getDue handles an L1 entry past its check time: due for refresh-ahead,
+// servable stale while it revalidates, or too old to serve but for an error.
+func (s *Store) getDue(ctx context.Context, key string, o *Options, load Loader, e *l1Entry) (Result, error) {
+	now := time.Now().UnixNano()
+	switch {
+	case now < e.freshUntil: // refresh-ahead: serve, reload in the background
+		s.stats.l1Hits.Add(1)
+		s.refreshAsync(ctx, key, o, load)
+		return e.answer(TierL1, false)
+	case now < e.freshUntil+int64(o.StaleWhileRevalidate):
+		s.stats.l1Hits.Add(1)
+		s.stats.staleServed.Add(1)
+		s.refreshAsync(ctx, key, o, load)
+		return e.answer(TierL1, true)
+	}
+	return s.getShared(ctx, key, o, load, e)
+}
+
+func (e *l1Entry) answer(t Tier, stale bool) (Result, error) {
+	if e.negative {
+		return Result{Tier: t, Stale: stale}, ErrNotFound
+	}
+	return e.result(t, stale), nil
+}
+
+// flightResult is what one shared read hands to every reader of the key.
+type flightResult struct {
+	entry *l1Entry
+	tier  Tier
+	stale bool
+}
+
+// getShared reads key through one flight per key and process. stale is the
+// caller's expired L1 entry, served if the flight fails within the
+// stale-if-error window.
+func (s *Store) getShared(ctx context.Context, key string, o *Options, load Loader, stale *l1Entry) (Result, error) {
+	if s.closed.Load() {
+		return Result{}, ErrClosed
+	}
+	leader := false // set by the flight's function, read after its result
+	ch := s.reads.DoChan(key, func() (any, error) {
+		leader = true
+		// The flight outlives any one reader: detach it from the first
+		// reader's cancellation and bound it on its own.
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.LoadTimeout)
+		defer cancel()
+		stop := context.AfterFunc(s.closing, cancel)
+		defer stop()
+		return s.fetch(fctx, key, o, load)
+	})
+	// Counted once the reader has joined the flight, so that a count of N
+	// misses means N readers share at most as many flights as are running.
+	s.stats.l1Misses.Add(1)
+	var r singleflight.Result
+	select {
+	case r = <-ch:
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	}
+	if !leader {
+		s.stats.coalescedWait.Add(1)
+	}
+	if r.Err != nil {
+		if stale != nil && !errors.Is(r.Err, ErrNotFound) &&
+			time.Now().UnixNano() < stale.freshUntil+int64(o.StaleIfError) {
+			s.stats.staleServed.Add(1)
+			return stale.answer(TierL1, true)
+		}
+		return Result{}, r.Err
+	}
+	fr := r.Val.(*flightResult)
+	return fr.entry.answer(fr.tier, fr.stale)
+}
+
+// fetch is one flight: L2, then (on a miss) the fleet-wide fill and load.
+func (s *Store) fetch(ctx context.Context, key string, o *Options, load Loader) (*flightResult, error) {
+	t := s.l1.begin(key)
+	defer s.l1.end(t)
+	if s.l2 == nil {
+		return s.loadAndFill(ctx, key, o, load, t, nil, nil)
+	}
+	deadline := time.Now().Add(s.cfg.FillWait)
+	for {
+		raw, err := s.l2.get(ctx, key)
+		if err != nil {
+			s.l2Error(err)
+			return s.loadAndFill(ctx, key, o, load, t, nil, nil) // Redis down: serve from the source
+		}
+		if raw == nil {
+			s.stats.l2Misses.Add(1)
+			lease := newLease()
+			won, err := s.l2.setNX(ctx, key, lease, s.cfg.FillLockTTL)
+			if err != nil {
+				s.l2Error(err)
+				return s.loadAndFill(ctx, key, o, load, t, nil, nil)
+			}
+			if won {
+				return s.loadAndFill(ctx, key, o, load, t, lease, nil)
+			}
+			if s.cfg.FillWait < 0 {
+				return s.loadAndFill(ctx, key, o, load, t, nil, nil) // fill lock off: load, do not fill
+			}
+			continue // someone else's lease or value appeared: read it
+		}
+		env, e, err := s.decodeL2(key, raw, o)
+		if err != nil {
+			s.corrupt(ctx, key, raw, err)
+			return s.loadAndFill(ctx, key, o, load, t, nil, nil)
+		}
+		if env.lease() {
+			if s.cfg.FillWait < 0 || !time.Now().Before(deadline) {
+				return s.loadAndFill(ctx, key, o, load, t, nil, nil) // holder too slow: load, do not fill
+			}
+			s.stats.fillWaits.Add(1)
+			if err := s.pause(ctx, deadline); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		now := time.Now().UnixNano()
+		if now < e.freshUntil {
+			s.stats.l2Hits.Add(1)
+			s.fillL1(key, e, o, len(raw), t)
+			return &flightResult{entry: e, tier: TierL2}, nil
+		}
+		if now < e.freshUntil+int64(o.StaleWhileRevalidate) {
+			s.stats.l2Hits.Add(1)
+			s.stats.staleServed.Add(1)
+			s.refreshAsync(ctx, key, o, load)
+			return &flightResult{entry: e, tier: TierL2, stale: true}, nil
+		}
+		s.stats.l2Misses.Add(1)
+		return s.loadAndFill(ctx, key, o, load, t, nil, &staleL2{raw: raw, entry: e})
+	}
+}
+
+// staleL2 is an expired-but-kept L2 entry a load replaces (and falls back to
+// within the stale-if-error window).
+type staleL2 struct {
+	raw   []byte
+	entry *l1Entry
+}
+
+// pause waits a little before polling for another process's fill.
+func (s *Store) pause(ctx context.Context, deadline time.Time) error {
+	d := min(5*time.Millisecond, time.Until(deadline))
+	timer := time.NewTimer(max(d, 0))
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("tier: waiting for fill: %w", ctx.Err())
+	}
+}
+
+// loadAndFill calls load and caches its answer. lease, when not nil, is this
+// process's lease on the missing key: the fill replaces it only if it is
+// still there. prev, when not nil, is the expired entry the fill replaces
+// only if it is still there. With neither, L2 is not filled (Redis is failing
+// or another process holds the fill).
+func (s *Store) loadAndFill(ctx context.Context, key string, o *Options, load Loader, t fenceTicket, lease []byte, prev *staleL2) (*flightResult, error) {
+	if load == nil {
+		s.releaseLease(ctx, key, lease)
+		return nil, ErrNoLoader
+	}
+	s.stats.loads.Add(1)
+	v, err := load(ctx, key)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		s.stats.loadErrors.Add(1)
+		s.releaseLease(ctx, key, lease)
+		if prev != nil && time.Now().UnixNano() < prev.entry.freshUntil+int64(o.StaleIfError) {
+			s.stats.staleServed.Add(1)
+			return &flightResult{entry: prev.entry, tier: TierL2, stale: true}, nil
+		}
+		return nil, fmt.Errorf("tier: load %q: %w", key, err)
+	}
+	negative := err != nil
+	if negative && o.negativeTTL() == 0 {
+		s.releaseLease(ctx, key, lease)
+		return nil, ErrNotFound
+	}
+	raw, e, ttl, err := s.encode(key, v, negative, o)
+	if err != nil {
+		// The value is served but cannot be cached.
+		s.releaseLease(ctx, key, lease)
+		s.report("encode", key, err)
+		return &flightResult{entry: &l1Entry{value: v, createdAt: time.Now().UnixNano()}, tier: TierSource}, nil
+	}
+	accepted := true
+	switch {
+	case lease != nil:
+		accepted, err = s.l2.fillIfLease(ctx, key, lease, raw, ttl)
+	case prev != nil:
+		accepted, err = s.l2.fillIfUnchanged(ctx, key, prev.raw, raw, ttl)
+	}
+	switch {
+	case err != nil:
+		s.l2Error(err) // L2 unknown: L1 still takes the value, fenced locally
+	case !accepted:
+		// A write or delete of key replaced our lease or the entry we
+		// started from: the loaded value is older than it.
+		s.stats.staleFills.Add(1)
+		return &flightResult{entry: e, tier: TierSource}, nil
+	}
+	if !s.fillL1(key, e, o, len(raw), t) {
+		s.stats.staleFills.Add(1)
+	}
+	return &flightResult{entry: e, tier: TierSource}, nil
+}
+
+// releaseLease gives up this process's lease after a failed load, so that
+// another reader may load at once instead of waiting for the lease to expire.
+func (s *Store) releaseLease(ctx context.Context, key string, lease []byte) {
+	if lease == nil {
+		return
+	}
+	if _, err := s.l2.delIfEquals(ctx, key, lease); err != nil {
+		s.l2Error(err)
+	}
+}
+
+// encode builds the L2 envelope and the L1 entry of a value (or of a
+// negative answer) and the Redis TTL to write it with.
+func (s *Store) encode(key string, v any, negative bool, o *Options) ([]byte, *l1Entry, time.Duration, error) {
+	now := time.Now()
+	env := envelope{createdAt: now}
+	var fresh time.Duration
+	if negative {
+		env.flags = flagNegative
+		fresh = o.negativeTTL()
+	} else {
+		c := o.codec()
+		payload, err := c.Marshal(v)
+		if err != nil {
+			s.stats.encodeErrors.Add(1)
+			return nil, nil, 0, fmt.Errorf("tier: encode %q: %w", key, err)
+		}
+		if cc, ok := c.(codec.Compressor); ok {
+			var compressed bool
+			if payload, compressed = cc.Compress(payload); compressed {
+				env.flags |= flagCompressed
+			}
+		}
+		env.codecID = c.ID()
+		env.payload = payload
+		fresh = o.jitteredTTL(o.ttl())
+	}
+	env.freshUntil = now.Add(fresh)
+	// The envelope stores milliseconds: round the L1 entry the same way so
+	// that L1 and L2 agree on freshness.
+	env.createdAt = time.UnixMilli(env.createdAt.UnixMilli())
+	env.freshUntil = time.UnixMilli(env.freshUntil.UnixMilli())
+	raw := appendEnvelope(make([]byte, 0, envelopeHeaderSize+len(env.payload)), env)
+	e := newEntry(v, negative, env.createdAt, env.freshUntil, o)
+	hard := fresh
+	if !negative {
+		hard += o.staleWindow()
+	}
+	return raw, e, hard, nil
+}
+
+// newEntry builds an L1 entry and its check time.
+func newEntry(v any, negative bool, created, freshUntil time.Time, o *Options) *l1Entry {
+	e := &l1Entry{
+		value:      v,
+		negative:   negative,
+		createdAt:  created.UnixNano(),
+		freshUntil: freshUntil.UnixNano(),
+	}
+	e.staleUntil = e.freshUntil
+	if !negative {
+		e.staleUntil += int64(o.staleWindow())
+		if o.staleWindow() > 0 {
+			e.checkAt = e.freshUntil
+		}
+		if o.RefreshAfter > 0 && o.RefreshAfter < 1 {
+			e.checkAt = e.createdAt + int64(float64(e.freshUntil-e.createdAt)*o.RefreshAfter)
+		}
+	}
+	return e
+}
+
+// decodeL2 decodes a raw L2 entry into its envelope and L1 entry.
+func (s *Store) decodeL2(key string, raw []byte, o *Options) (envelope, *l1Entry, error) {
+	env, err := decodeEnvelope(raw)
+	if err != nil {
+		return env, nil, err
+	}
+	if env.lease() {
+		return env, nil, nil
+	}
+	var v any
+	if !env.negative() {
+		c, ok := o.codecByID(env.codecID)
+		if !ok {
+			return env, nil, fmt.Errorf("%w: unknown codec id %d", errCorruptEnvelope, env.codecID)
+		}
+		payload := env.payload
+		if env.compressed() {
+			if payload, err = codec.Decompress(payload); err != nil {
+				return env, nil, err
+			}
+		}
+		if v, err = o.decoder()(c, payload); err != nil {
+			return env, nil, err
+		}
+	}
+	return env, newEntry(v, env.negative(), env.createdAt, env.freshUntil, o), nil
+}
+
+// fillL1 stores an entry read or loaded by a flight, unless the key was
+// written or invalidated since the flight began. Its L1 lifetime is the
+// shortest of its remaining L2 lifetime, the data type's L1TTL and the
+// Store's cap.
+func (s *Store) fillL1(key string, e *l1Entry, o *Options, cost int, t fenceTicket) bool {
+	if o.L1TTL < 0 {
+		return s.l1.current(t)
+	}
+	return s.l1.fill(key, e, s.l1TTL(e, o), int64(cost), t)
+}
+
+func (s *Store) l1TTL(e *l1Entry, o *Options) time.Duration {
+	ttl := time.Duration(e.staleUntil - time.Now().UnixNano())
+	ttl = min(ttl, s.cfg.L1TTLCap)
+	if o.L1TTL > 0 {
+		ttl = min(ttl, o.L1TTL)
+	}
+	return ttl
+}
+
+// Set writes value under key to L2 and L1. A value the codec cannot encode
+// is an error wrapping codec.ErrEncode, and nothing is written. A Redis
+// failure is returned (and counted); L1 holds the new value either way, and a
+// fill in flight for key does not overwrite it.
+func (s *Store) Set(ctx context.Context, key string, value any, o *Options) error {
+	if o == nil {
+		o = &defaultOptions
+	}
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	raw, e, ttl, err := s.encode(key, value, false, o)
+	if err != nil {
+		return err
+	}
+	s.stats.sets.Add(1)
+	var l2err error
+	if s.l2 != nil {
+		if l2err = s.l2.set(ctx, key, raw, ttl); l2err != nil {
+			s.l2Error(l2err)
+		}
+	}
+	if o.L1TTL >= 0 && l2err == nil {
+		s.l1.write(key, e, s.l1TTL(e, o), int64(len(raw)))
+	} else {
+		s.l1.invalidate(key)
+	}
+	return l2err
+}
+
+// Delete removes keys from L2 and L1; fills in flight for them do not put
+// their older results back.
+func (s *Store) Delete(ctx context.Context, keys ...string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	s.stats.deletes.Add(uint64(len(keys)))
+	var err error
+	if s.l2 != nil {
+		if err = s.l2.del(ctx, keys); err != nil {
+			s.l2Error(err)
+		}
+	}
+	// After L2: a reader that read the old L2 entry began its fill before
+	// this invalidation, so its fill is refused.
+	for _, k := range keys {
+		s.l1.invalidate(k)
+	}
+	return err
+}
+
+// InvalidateLocal drops keys from this Store's L1 only (the invalidation bus
+// calls it for other instances' writes).
+func (s *Store) InvalidateLocal(keys ...string) {
+	for _, k := range keys {
+		s.l1.invalidate(k)
+	}
+}
+
+// ClearLocal empties this Store's L1 at once and makes every fill in flight
+// stale.
+func (s *Store) ClearLocal() { s.l1.clear() }
+
+// l2Error counts and reports a failed Redis call.
+func (s *Store) l2Error(err error) {
+	s.stats.l2Errors.Add(1)
+	s.report("redis", "", err)
+}
+
+// corrupt counts an undecodable L2 entry and deletes it, unless it has been
+// replaced meanwhile.
+func (s *Store) corrupt(ctx context.Context, key string, raw []byte, err error) {
+	s.stats.corrupt.Add(1)
+	s.report("corrupt entry", key, fmt.Errorf("%w: %w", ErrCorrupt, err))
+	if _, derr := s.l2.delIfEquals(ctx, key, raw); derr != nil {
+		s.l2Error(derr)
+	}
+}
+
+// report logs err through the configured logger, at most once a second;
+// lines skipped in between are counted in the next one.
+func (s *Store) report(what, key string, err error) {
+	if s.cfg.Logger == nil {
+		return
+	}
+	now := time.Now().UnixNano()
+	last := s.lastLog.Load()
+	if now-last < int64(time.Second) || !s.lastLog.CompareAndSwap(last, now) {
+		s.suppressed.Add(1)
+		return
+	}
+	attrs := []any{slog.String("error", err.Error()), slog.Uint64("suppressed", s.suppressed.Swap(0))}
+	if key != "" {
+		attrs = append(attrs, slog.String("key", key))
+	}
+	s.cfg.Logger.Warn("tiercache: "+what, attrs...)
+}
