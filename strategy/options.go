@@ -103,25 +103,27 @@ func (o Options) Key(id string) (string, error) {
 // get is the read path every strategy shares: a fresh L1 hit without
 // building the key, else a validated key through the Store.
 func (b *binding[V]) get(ctx context.Context, id string, load tier.Loader) (V, error) {
-	r, hit, err := b.store.LookupL1(b.prefix, id, &b.tier)
+	boxed, hit, err := b.store.LookupL1(b.prefix, id, &b.tier)
 	if !hit {
 		var key string
 		if key, err = b.key(id); err != nil {
 			var zero V
 			return zero, err
 		}
+		var r tier.Result
 		r, err = b.store.Get(ctx, key, &b.tier, load)
+		boxed = r.Value
 	}
-	return value[V](r, err)
+	return value[V](boxed, err)
 }
 
-// value unboxes a Result's value.
-func value[V any](r tier.Result, err error) (V, error) {
+// value unboxes a cached value.
+func value[V any](boxed any, err error) (V, error) {
 	if err != nil {
 		var zero V
 		return zero, err
 	}
-	v, _ := r.Value.(V) // a nil Value (a nil pointer stored) is V's zero value
+	v, _ := boxed.(V) // a nil value (a nil pointer stored) is V's zero value
 	return v, nil
 }
 

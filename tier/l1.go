@@ -20,10 +20,13 @@ type l1Entry struct {
 	epoch      uint64
 	createdAt  int64 // unix nanoseconds
 	freshUntil int64 // unix nanoseconds
-	// checkAt, when not zero, is the time from which a read must look closer
-	// (the refresh point or the fresh time of an entry that may be served
-	// stale); zero means the entry is simply fresh until ristretto drops it.
+	// checkAt is the time from which a read must look closer: the earliest
+	// of the L1 expiry, the refresh point (refresh-ahead) and, for entries
+	// that may be served stale, the fresh time. Before it, a read is a plain
+	// hit.
 	checkAt int64
+	// expiresAt is the end of the entry's life in L1.
+	expiresAt int64
 	// staleUntil is the end of the window in which the entry may be served
 	// stale.
 	staleUntil int64
@@ -41,6 +44,7 @@ const entryOverheadBytes = 160
 // asynchronous but applied in order) ends with the last writer's value.
 // Reads take no lock.
 type l1 struct {
+	clock  *clock
 	cache  *ristretto.Cache[uint64, *l1Entry]
 	seed   maphash.Seed
 	epoch  atomic.Uint64
@@ -48,8 +52,8 @@ type l1 struct {
 	stats  *counters
 }
 
-func newL1(cfg Config, stats *counters) (*l1, error) {
-	c := &l1{stats: stats, seed: maphash.MakeSeed()}
+func newL1(cfg Config, stats *counters, clk *clock) (*l1, error) {
+	c := &l1{stats: stats, seed: maphash.MakeSeed(), clock: clk}
 	c.fences.init()
 	if cfg.DisableL1 {
 		return c, nil // fences only: cache stays nil
@@ -146,7 +150,13 @@ func (c *l1) storeLocked(key string, e *l1Entry, ttl time.Duration, cost int64) 
 	}
 	e.key = key
 	e.epoch = c.epoch.Load()
-	if !c.cache.SetWithTTL(h, e, cost+int64(len(key))+entryOverheadBytes, ttl) {
+	// Expiry is the entry's own (checked against the coarse clock): a
+	// ristretto TTL would make every Get read the system clock.
+	e.expiresAt = c.clock.nanos() + int64(ttl)
+	if e.checkAt == 0 || e.expiresAt < e.checkAt {
+		e.checkAt = e.expiresAt
+	}
+	if !c.cache.Set(h, e, cost+int64(len(key))+entryOverheadBytes) {
 		c.stats.l1SetsDropped.Add(1)
 	}
 }
@@ -232,4 +242,10 @@ func (c *l1) end(t fenceTicket) {
 		delete(sh.m, t.key)
 	}
 	sh.mu.Unlock()
+}
+
+// due reports whether a read at now should refresh the entry or serve it
+// stale, leaving its L1 expiry aside.
+func (e *l1Entry) due(now int64) bool {
+	return e.checkAt != 0 && e.checkAt != e.expiresAt && now >= e.checkAt
 }

@@ -79,7 +79,7 @@ func (s *Store) refresh(ctx context.Context, key string, o *Options, load Loader
 		s.stats.refreshesDen.Add(1) // a fill is in progress elsewhere
 		return
 	}
-	if e.checkAt == 0 || time.Now().UnixNano() < e.checkAt {
+	if !e.due(time.Now().UnixNano()) {
 		// Already refreshed by another process: take its entry.
 		s.fillL1(key, e, o, len(raw), t)
 		return

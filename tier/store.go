@@ -64,6 +64,7 @@ type Store struct {
 	l1    *l1
 	l2    *l2 // nil without Redis
 	stats counters
+	clock *clock
 
 	reads     singleflight.Group // L1 misses of one key share one flight
 	refreshes sync.Map           // keys with a background reload running
@@ -85,7 +86,9 @@ func New(cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{cfg: cfg, workers: make(chan struct{}, cfg.RefreshWorkers)}
-	if s.l1, err = newL1(cfg, &s.stats); err != nil {
+	s.clock = newClock()
+	if s.l1, err = newL1(cfg, &s.stats, s.clock); err != nil {
+		s.clock.close()
 		return nil, fmt.Errorf("tier: l1: %w", err)
 	}
 	if cfg.Redis != nil {
@@ -104,6 +107,7 @@ func (s *Store) Close() error {
 	s.shutdown()
 	s.bg.Wait()
 	s.l1.close()
+	s.clock.close()
 	return nil
 }
 
@@ -135,7 +139,7 @@ func (s *Store) Get(ctx context.Context, key string, o *Options, load Loader) (R
 	}
 	if o.L1TTL >= 0 {
 		if e, ok := s.l1.get(key, ""); ok {
-			if e.checkAt == 0 || time.Now().UnixNano() < e.checkAt {
+			if s.clock.nanos() < e.checkAt {
 				return s.l1Hit(e)
 			}
 			return s.getDue(ctx, key, o, load, e)
@@ -149,16 +153,20 @@ func (s *Store) Get(ctx context.Context, key string, o *Options, load Loader) (R
 // strategies do) allocates nothing on a hit. hit is false when L1 has no
 // fresh entry (the caller then calls Get, which counts the miss); a hit on a
 // cached "not found" returns ErrNotFound.
-func (s *Store) LookupL1(prefix, id string, o *Options) (r Result, hit bool, err error) {
+func (s *Store) LookupL1(prefix, id string, o *Options) (value any, hit bool, err error) {
 	if o != nil && o.L1TTL < 0 {
-		return Result{}, false, nil
+		return nil, false, nil
 	}
 	e, ok := s.l1.get(prefix, id)
-	if !ok || (e.checkAt != 0 && time.Now().UnixNano() >= e.checkAt) {
-		return Result{}, false, nil
+	if !ok || s.clock.nanos() >= e.checkAt {
+		return nil, false, nil
 	}
-	r, err = s.l1Hit(e)
-	return r, true, err
+	s.stats.l1Hits.Add(1)
+	if e.negative {
+		s.stats.negativeHits.Add(1)
+		return nil, true, ErrNotFound
+	}
+	return e.value, true, nil
 }
 
 func (s *Store) l1Hit(e *l1Entry) (Result, error) {
@@ -183,8 +191,14 @@ func (e *l1Entry) result(t Tier, stale bool) Result {
 // getDue handles an L1 entry past its check time: due for refresh-ahead,
 // servable stale while it revalidates, or too old to serve but for an error.
 func (s *Store) getDue(ctx context.Context, key string, o *Options, load Loader, e *l1Entry) (Result, error) {
-	now := time.Now().UnixNano()
+	now := s.clock.nanos()
 	switch {
+	case now >= e.expiresAt: // gone from L1; L2 may still have it
+		var stale *l1Entry
+		if now < e.staleUntil {
+			stale = e
+		}
+		return s.getShared(ctx, key, o, load, stale)
 	case now < e.freshUntil: // refresh-ahead: serve, reload in the background
 		s.stats.l1Hits.Add(1)
 		s.refreshAsync(ctx, key, o, load)
@@ -460,6 +474,7 @@ func newEntry(v any, negative bool, created, freshUntil time.Time, o *Options) *
 			e.checkAt = e.createdAt + int64(float64(e.freshUntil-e.createdAt)*o.RefreshAfter)
 		}
 	}
+	// (the L1 store adds its expiry to checkAt)
 	return e
 }
 
@@ -503,7 +518,7 @@ func (s *Store) fillL1(key string, e *l1Entry, o *Options, cost int, t fenceTick
 }
 
 func (s *Store) l1TTL(e *l1Entry, o *Options) time.Duration {
-	ttl := time.Duration(e.staleUntil - time.Now().UnixNano())
+	ttl := time.Duration(e.staleUntil - s.clock.nanos())
 	ttl = min(ttl, s.cfg.L1TTLCap)
 	if o.L1TTL > 0 {
 		ttl = min(ttl, o.L1TTL)

@@ -83,10 +83,11 @@ func TestL2HitCapsL1TTL(t *testing.T) {
 				t.Fatalf("Get = %v, %v; want an L2 hit", r.Tier, err)
 			}
 			reader.WaitL1()
-			ttl, ok := reader.l1.cache.GetTTL(reader.l1.hash(key, ""))
+			e, ok := reader.l1.get(key, "")
 			if !ok {
 				t.Fatalf("L1 has no entry for %q after an L2 hit", key)
 			}
+			ttl := time.Duration(e.expiresAt - time.Now().UnixNano())
 			if ttl > c.wantMax || ttl < c.wantMin {
 				t.Errorf("L1 TTL = %v; want between %v and %v", ttl, c.wantMin, c.wantMax)
 			}
@@ -535,7 +536,7 @@ func TestNoStaleFillLocal(t *testing.T) {
 				t.Fatalf("Get: %v", err)
 			}
 			s.WaitL1()
-			if r, hit, _ := s.LookupL1(key, "", &userOptions); hit && r.Value.(user).ID == 10 {
+			if v, hit, _ := s.LookupL1(key, "", &userOptions); hit && v.(user).ID == 10 {
 				t.Errorf("L1 holds the stale load after a %s", write.name)
 			}
 			if raw := rawGet(t, rdb, key); raw != nil && write.name != "invalidate local" {
