@@ -89,6 +89,7 @@ func newEnv(t testing.TB, cfg *Config, origin http.HandlerFunc) *env {
 	})))
 	t.Cleanup(e.srv.Close)
 	e.client = e.srv.Client()
+	e.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return e
 }
 
@@ -149,3 +150,5 @@ func respond(status int, body string, fields ...string) http.HandlerFunc {
 		io.WriteString(w, body)
 	}
 }
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
