@@ -18,6 +18,9 @@ type flight struct {
 type flights struct {
 	mu sync.Mutex
 	m  map[string]*flight
+	// onWait, when set (by tests), is called by each request that starts
+	// waiting for another's flight.
+	onWait func()
 }
 
 // join returns the key's flight in progress, or starts one and returns it

@@ -84,6 +84,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	fl, leader := c.flights.join(key)
 	if !leader {
+		if c.flights.onWait != nil {
+			c.flights.onWait()
+		}
 		select {
 		case <-fl.done:
 		case <-r.Context().Done():
@@ -263,7 +266,7 @@ func (h *handler) forward(w http.ResponseWriter, r *http.Request, key string, lk
 		if e != nil && !rec.committed && notModified(r, e) {
 			c.serveEntry(w, r, e, status, time.Now())
 		} else {
-			rec.commit(status)
+			rec.commit(status, true)
 		}
 	}
 	if e == nil {

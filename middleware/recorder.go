@@ -90,7 +90,7 @@ func (r *recorder) Write(p []byte) (int, error) {
 	if !r.overflow && int64(len(r.buf)+len(p)) > r.maxBytes {
 		r.overflow = true
 		if !r.committed {
-			r.commit(r.fwd + "; fwd-status=" + strconv.Itoa(r.status))
+			r.commit(r.fwd+"; fwd-status="+strconv.Itoa(r.status), false)
 		}
 		r.buf = nil
 	}
@@ -117,7 +117,7 @@ func (r *recorder) FlushError() error {
 		return nil
 	}
 	if !r.committed {
-		r.commit(r.fwd + "; fwd-status=" + strconv.Itoa(r.status))
+		r.commit(r.fwd+"; fwd-status="+strconv.Itoa(r.status), false)
 	}
 	return http.NewResponseController(r.client).Flush()
 }
@@ -147,9 +147,10 @@ func (r *recorder) complete() bool {
 }
 
 // commit sends the status, header and buffered body to the client, with
-// cacheStatus added to the Cache-Status field. Called once the handler has
-// returned, it also sets Content-Length and passes on trailers.
-func (r *recorder) commit(cacheStatus string) {
+// cacheStatus added to the Cache-Status field. The final commit, once the
+// handler has returned, also sets Content-Length (or, when the response
+// already streams, passes on trailers).
+func (r *recorder) commit(cacheStatus string, final bool) {
 	if r.client == nil {
 		r.committed = true
 		return
@@ -164,7 +165,7 @@ func (r *recorder) commit(cacheStatus string) {
 		h[k] = v
 	}
 	h.Add("Cache-Status", cacheStatus)
-	if !r.overflow {
+	if final && !r.overflow {
 		if _, ok := h["Content-Length"]; !ok {
 			if _, chunked := h["Trailer"]; !chunked {
 				h["Content-Length"] = []string{strconv.Itoa(len(r.buf))}
