@@ -94,3 +94,17 @@ func TestStorageAndFreshness(t *testing.T) {
 		})
 	}
 }
+
+// TestCacheStatusTiers: a hit names the tier that answered.
+func TestCacheStatusTiers(t *testing.T) {
+	e := newEnv(t, nil, respond(200, "x", "Cache-Control: max-age=60"))
+	e.get("/t")
+	e.store.WaitL1()
+	if got := e.get("/t"); !strings.HasPrefix(got.cacheStatus, "tiercache; hit; ttl=") || !strings.HasSuffix(got.cacheStatus, "; detail=l1") {
+		t.Errorf("after WaitL1: %q; want an L1 hit", got.cacheStatus)
+	}
+	e.store.ClearLocal()
+	if got := e.get("/t"); !strings.HasSuffix(got.cacheStatus, "; detail=l2") {
+		t.Errorf("after ClearLocal: %q; want an L2 hit", got.cacheStatus)
+	}
+}
