@@ -54,6 +54,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reqCC.noCache = true // RFC 9111 §5.4
 	}
 	key := c.primaryKey(r)
+	since := time.Now()
 	lk := c.lookup(r.Context(), r, key)
 	reason := "uri-miss"
 	if lk.marker != nil {
@@ -92,9 +93,15 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return // the client went away
 		}
+		now := time.Now()
+		// A flight that finished before this request's lookup began is, for
+		// it, a stored response: it must be fresh enough.
+		late := fl.finished.Before(since)
 		if e := fl.e; e != nil && varySelector(r.Header, e.m.vary) == fl.selector {
-			c.serveEntry(w, r, e, c.cfg.Name+"; fwd="+reason+"; fwd-status="+strconv.Itoa(e.Status)+"; collapsed", time.Now())
-			return
+			if u, _ := c.decide(e, &reqCC, now); !late || u == useFresh {
+				c.serveEntry(w, r, e, c.cfg.Name+"; fwd="+reason+"; fwd-status="+strconv.Itoa(e.Status)+"; collapsed", now)
+				return
+			}
 		}
 		// The leader's response cannot answer this request: forward it.
 		h.forward(w, r, key, lk, &reqCC, reason)

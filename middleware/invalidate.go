@@ -82,6 +82,7 @@ func (c *Cache) invalidate(ctx context.Context, r *http.Request, h http.Header) 
 		}
 		keys = append(keys, c.keyFor(scheme, r.Host, u))
 	}
+	c.flights.forget(keys...)
 	if err := c.store.Delete(ctx, keys...); err != nil {
 		c.logError("invalidate", keys[0], err)
 	}

@@ -17,6 +17,7 @@ func (c *Cache) PurgeURL(ctx context.Context, rawURL string) error {
 		return fmt.Errorf("%w: %q is not an absolute URL", ErrBadPurge, rawURL)
 	}
 	key := c.keyFor(u.Scheme, u.Host, u)
+	c.flights.forget(key)
 	if err := c.store.Delete(ctx, key); err != nil {
 		return fmt.Errorf("middleware: purge %q: %w", rawURL, err)
 	}
@@ -35,6 +36,7 @@ func (c *Cache) PurgeTag(ctx context.Context, tag string) (int, error) {
 		if len(keys) == 0 {
 			return n, nil
 		}
+		c.flights.forget(keys...)
 		if err := c.store.Delete(ctx, keys...); err != nil {
 			return n, fmt.Errorf("middleware: purge tag %q: %w", tag, err)
 		}
