@@ -59,7 +59,7 @@ type discardWriter struct {
 	status int
 }
 
-func (d *discardWriter) Header() http.Header         { return d.h }
+func (d *discardWriter) Header() http.Header { return d.h }
 func (d *discardWriter) WriteHeader(code int) {
 	if d.status == 0 {
 		d.status = code
