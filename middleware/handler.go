@@ -54,14 +54,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reqCC.noCache = true // RFC 9111 §5.4
 	}
 	key := c.primaryKey(r)
-	since := time.Now()
+	since := time.Now() // when the lookup began; also "now" for a hit
 	lk := c.lookup(r.Context(), r, key)
 	reason := "uri-miss"
 	if lk.marker != nil {
 		reason = "vary-miss"
 	}
 	if lk.e != nil {
-		now := time.Now()
+		now := since
 		u, why := c.decide(lk.e, &reqCC, now)
 		switch u {
 		case useFresh:
@@ -180,7 +180,7 @@ func (c *Cache) serveEntry(w http.ResponseWriter, r *http.Request, e *entry, sta
 			}
 		}
 		h["Age"] = age
-		h.Add("Cache-Status", status)
+		h["Cache-Status"] = append(h["Cache-Status"], status)
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
@@ -189,7 +189,7 @@ func (c *Cache) serveEntry(w http.ResponseWriter, r *http.Request, e *entry, sta
 	}
 	h["Content-Length"] = e.m.contentLength
 	h["Age"] = age
-	h.Add("Cache-Status", status)
+	h["Cache-Status"] = append(h["Cache-Status"], status)
 	w.WriteHeader(e.Status)
 	if r.Method != http.MethodHead && len(e.Body) > 0 {
 		_, _ = w.Write(e.Body) // a client gone away is not the cache's error
