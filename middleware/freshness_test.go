@@ -108,3 +108,30 @@ func TestCacheStatusTiers(t *testing.T) {
 		t.Errorf("after ClearLocal: %q; want an L2 hit", got.cacheStatus)
 	}
 }
+
+// TestTargetedField: a configured targeted field (RFC 9213) takes
+// precedence over Cache-Control; without the setting it is ignored.
+func TestTargetedField(t *testing.T) {
+	cdn := &Config{TargetedField: "CDN-Cache-Control"}
+	tests := []struct {
+		name    string
+		cfg     *Config
+		fields  []string
+		wantHit bool
+	}{
+		{"targeted allows", cdn, []string{"Cache-Control: no-store", "CDN-Cache-Control: max-age=60"}, true},
+		{"targeted forbids", cdn, []string{"Cache-Control: max-age=60", "CDN-Cache-Control: no-store"}, false},
+		{"targeted absent", cdn, []string{"Cache-Control: max-age=60"}, true},
+		{"targeted private wins", cdn, []string{"Cache-Control: public, max-age=60", "CDN-Cache-Control: private"}, false},
+		{"not configured", nil, []string{"Cache-Control: no-store", "CDN-Cache-Control: max-age=60"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, tt.cfg, respond(200, "x", tt.fields...))
+			e.get("/cdn")
+			if got := e.get("/cdn"); got.hit() != tt.wantHit {
+				t.Errorf("second: %q; want hit %v", got.cacheStatus, tt.wantHit)
+			}
+		})
+	}
+}

@@ -33,6 +33,10 @@ type tagIndex struct {
 	local map[string]map[string]time.Time // nil with Redis
 }
 
+// localTagSweepAt is the size of a tag's local key set above which adding
+// to it first drops the expired keys.
+const localTagSweepAt = 1024
+
 // tagKey returns the Redis key of a tag's set.
 func (c *Cache) tagKey(tag string) string {
 	return c.cfg.KeyPrefix + "tag:" + strconv.Itoa(len(tag)) + ":" + tag
@@ -42,7 +46,8 @@ func (c *Cache) tagKey(tag string) string {
 func (t *tagIndex) add(ctx context.Context, c *Cache, tags []string, key string, ttl time.Duration) error {
 	ttl += DefaultTagTTLSlack
 	if t.local != nil {
-		until := time.Now().Add(ttl)
+		now := time.Now()
+		until := now.Add(ttl)
 		t.mu.Lock()
 		defer t.mu.Unlock()
 		for _, tag := range tags {
@@ -50,6 +55,13 @@ func (t *tagIndex) add(ctx context.Context, c *Cache, tags []string, key string,
 			if keys == nil {
 				keys = make(map[string]time.Time)
 				t.local[tag] = keys
+			}
+			if len(keys) >= localTagSweepAt {
+				for k, until := range keys {
+					if until.Before(now) {
+						delete(keys, k)
+					}
+				}
 			}
 			if until.After(keys[key]) {
 				keys[key] = until
