@@ -27,7 +27,9 @@ type flight struct {
 	// selector is the Vary selection of the request that produced e: a
 	// waiter whose request selects another variant cannot use e.
 	selector string
-	finished time.Time // zero while running (guarded by flights.mu)
+	// finished is zero while the flight runs. It is written under
+	// flights.mu before done is closed; waiters read it after done.
+	finished time.Time
 }
 
 // flights coalesces concurrent forwards of one key.

@@ -196,12 +196,6 @@ func (c *Cache) serveEntry(w http.ResponseWriter, r *http.Request, e *entry, sta
 	}
 }
 
-// pass forwards r to the wrapped handler without caching.
-func (h *handler) pass(w http.ResponseWriter, r *http.Request, reason string) {
-	w.Header().Add("Cache-Status", h.c.cfg.Name+"; fwd="+reason)
-	h.next.ServeHTTP(w, r)
-}
-
 // forward calls the wrapped handler for r (w nil: a background
 // revalidation), revalidating lk.e when it has validators, stores what may
 // be stored and answers the client. It returns the response waiters may
@@ -255,6 +249,11 @@ func (h *handler) forward(w http.ResponseWriter, r *http.Request, key string, lk
 			Body:         rec.buf,
 			RequestTime:  requestTime.UnixNano(),
 			ResponseTime: responseTime.UnixNano(),
+		}
+		if _, ok := e.Header["Date"]; !ok {
+			// RFC 9110 §6.6.1: a cache stores a Date-less response with the
+			// time it was received, so that later hits carry its true date.
+			e.Header["Date"] = []string{responseTime.UTC().Format(http.TimeFormat)}
 		}
 		e.derive(c)
 		if c.storeTTL(e, responseTime) <= 0 {

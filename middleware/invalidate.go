@@ -13,41 +13,56 @@ import (
 // status, before any of the response reaches the client, so that the
 // client's next read cannot see the old response.
 func (h *handler) serveUnsafe(w http.ResponseWriter, r *http.Request) {
-	w.Header().Add("Cache-Status", h.c.cfg.Name+"; fwd=method")
-	iw := &invalidatingWriter{ResponseWriter: w, c: h.c, r: r}
-	h.next.ServeHTTP(iw, r)
-	if !iw.wrote {
-		iw.WriteHeader(http.StatusOK)
+	h.passThrough(w, r, "method", true)
+}
+
+// pass forwards r to the wrapped handler without caching.
+func (h *handler) pass(w http.ResponseWriter, r *http.Request, reason string) {
+	h.passThrough(w, r, reason, false)
+}
+
+func (h *handler) passThrough(w http.ResponseWriter, r *http.Request, reason string, invalidate bool) {
+	pw := &passWriter{ResponseWriter: w, c: h.c, r: r, member: h.c.cfg.Name + "; fwd=" + reason, invalidate: invalidate}
+	h.next.ServeHTTP(pw, r)
+	if !pw.wrote {
+		pw.WriteHeader(http.StatusOK)
 	}
 }
 
-// invalidatingWriter invalidates on the handler's WriteHeader.
-type invalidatingWriter struct {
+// passWriter is the writer of a request the cache does not store: it
+// appends the cache's Cache-Status member to the handler's (after any the
+// handler set, as RFC 9211 orders them), and for an unsafe method
+// invalidates on a non-error status.
+type passWriter struct {
 	http.ResponseWriter
-	c     *Cache
-	r     *http.Request
-	wrote bool
+	c          *Cache
+	r          *http.Request
+	member     string
+	invalidate bool
+	wrote      bool
 }
 
 var (
-	_ http.Flusher                              = (*invalidatingWriter)(nil)
-	_ interface{ Unwrap() http.ResponseWriter } = (*invalidatingWriter)(nil)
+	_ http.Flusher                              = (*passWriter)(nil)
+	_ interface{ Unwrap() http.ResponseWriter } = (*passWriter)(nil)
 )
 
-// WriteHeader invalidates for a non-error final status and passes the
-// status on.
-func (iw *invalidatingWriter) WriteHeader(code int) {
+// WriteHeader adds the Cache-Status member, invalidates for an unsafe
+// method's non-error final status, and passes the status on.
+func (iw *passWriter) WriteHeader(code int) {
 	if code >= 200 && !iw.wrote {
 		iw.wrote = true
-		if code < 400 {
-			iw.c.invalidate(context.WithoutCancel(iw.r.Context()), iw.r, iw.Header())
+		h := iw.Header()
+		h["Cache-Status"] = append(h["Cache-Status"], iw.member)
+		if iw.invalidate && code < 400 {
+			iw.c.invalidate(context.WithoutCancel(iw.r.Context()), iw.r, h)
 		}
 	}
 	iw.ResponseWriter.WriteHeader(code)
 }
 
 // Write writes the body, after an implicit 200.
-func (iw *invalidatingWriter) Write(p []byte) (int, error) {
+func (iw *passWriter) Write(p []byte) (int, error) {
 	if !iw.wrote {
 		iw.WriteHeader(http.StatusOK)
 	}
@@ -55,7 +70,7 @@ func (iw *invalidatingWriter) Write(p []byte) (int, error) {
 }
 
 // Flush flushes the client's writer.
-func (iw *invalidatingWriter) Flush() {
+func (iw *passWriter) Flush() {
 	if !iw.wrote {
 		iw.WriteHeader(http.StatusOK)
 	}
@@ -63,7 +78,7 @@ func (iw *invalidatingWriter) Flush() {
 }
 
 // Unwrap returns the client's writer, for http.ResponseController.
-func (iw *invalidatingWriter) Unwrap() http.ResponseWriter { return iw.ResponseWriter }
+func (iw *passWriter) Unwrap() http.ResponseWriter { return iw.ResponseWriter }
 
 // invalidate deletes the stored responses of r's target and of the
 // same-origin URIs in the response's Location and Content-Location.

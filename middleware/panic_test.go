@@ -79,3 +79,27 @@ func TestCacheStatusEverywhere(t *testing.T) {
 		}
 	}
 }
+
+// TestCacheStatusOrder: the cache appends its member after those of the
+// caches behind it (RFC 9211 §2), and does not store theirs.
+func TestCacheStatusOrder(t *testing.T) {
+	e := newEnv(t, nil, respond(200, "x", "Cache-Control: max-age=60", "Cache-Status: origin-cache; hit"))
+	tests := []struct {
+		method string
+		want   []string
+	}{
+		{"GET", []string{"origin-cache; hit", "tiercache; fwd=uri-miss; fwd-status=200; stored"}},
+		{"POST", []string{"origin-cache; hit", "tiercache; fwd=method"}},
+		{"OPTIONS", []string{"origin-cache; hit", "tiercache; fwd=method"}},
+	}
+	for _, tt := range tests {
+		got := e.do(tt.method, "/order").header.Values("Cache-Status")
+		if strings.Join(got, "|") != strings.Join(tt.want, "|") {
+			t.Errorf("%s: Cache-Status %q; want %q", tt.method, got, tt.want)
+		}
+	}
+	e.get("/order2")
+	if got := e.get("/order2").header.Values("Cache-Status"); len(got) != 1 || !strings.HasPrefix(got[0], "tiercache; hit") {
+		t.Errorf("hit: Cache-Status %q; want only this cache's hit", got)
+	}
+}
