@@ -17,14 +17,15 @@ var conditionalFields = [...]string{"If-None-Match", "If-Modified-Since"}
 // §4.3.2): If-None-Match by weak comparison, else If-Modified-Since against
 // Last-Modified (or Date when there is none).
 func notModified(r *http.Request, e *entry) bool {
-	if inm := r.Header.Values("If-None-Match"); len(inm) > 0 {
+	// Direct map reads: the hit path should not canonicalise field names.
+	if inm := r.Header["If-None-Match"]; len(inm) > 0 {
 		return etagListMatches(inm, e.m.etag)
 	}
-	ims := r.Header.Get("If-Modified-Since")
-	if ims == "" {
+	ims := r.Header["If-Modified-Since"]
+	if len(ims) == 0 || ims[0] == "" {
 		return false
 	}
-	since, err := http.ParseTime(ims)
+	since, err := http.ParseTime(ims[0])
 	if err != nil {
 		return false // an invalid date is ignored (RFC 9110 §13.1.3)
 	}

@@ -30,8 +30,9 @@ func (c *Cache) keyFor(scheme, host string, u *url.URL) string {
 	var b strings.Builder
 	b.Grow(len(c.cfg.KeyPrefix) + len(host) + len(path) + len(query) + 32)
 	b.WriteString(c.cfg.KeyPrefix)
+	var scratch [20]byte
 	for _, part := range [...]string{"GET", strings.ToLower(scheme), host, path, query} {
-		b.WriteString(strconv.Itoa(len(part)))
+		b.Write(strconv.AppendInt(scratch[:0], int64(len(part)), 10))
 		b.WriteByte(':')
 		b.WriteString(part)
 	}
