@@ -7,16 +7,23 @@ import (
 
 // Defaults of Config's zero fields.
 const (
-	DefaultName                = "tiercache"
-	DefaultKeyPrefix           = "tiercache:http:"
-	DefaultMaxBodyBytes        = 1 << 20
-	DefaultMaxTTL              = 24 * time.Hour
-	DefaultRevalidateKeep      = 10 * time.Minute
-	DefaultHeuristicFraction   = 0.1
-	DefaultMaxHeuristic        = time.Hour
-	DefaultRevalidateTimeout   = 30 * time.Second
-	DefaultTagTTLSlack         = time.Minute
-	defaultPurgeBatch          = 512
+	DefaultName              = "tiercache"
+	DefaultKeyPrefix         = "tiercache:http:"
+	DefaultMaxBodyBytes      = 1 << 20
+	DefaultMaxTTL            = 24 * time.Hour
+	DefaultRevalidateKeep    = 10 * time.Minute
+	DefaultHeuristicFraction = 0.1
+	DefaultMaxHeuristic      = time.Hour
+	DefaultRevalidateTimeout = 30 * time.Second
+)
+
+const (
+	// tagTTLSlack is how much longer than its longest-lived response a tag
+	// set lives.
+	tagTTLSlack = time.Minute
+	// defaultPurgeBatch is how many keys a tag purge pops and deletes at once.
+	defaultPurgeBatch = 512
+	// defaultMaxPurgeRequestBody bounds the body of a purge request.
 	defaultMaxPurgeRequestBody = 64 << 10
 )
 

@@ -131,7 +131,7 @@ func TestTagIndexTTL(t *testing.T) {
 	e := newEnv(t, nil, respond(200, "x", "Cache-Control: max-age=100", "Surrogate-Key: ttl-tag"))
 	e.get("/a")
 	ttl, err := e.store.Redis().TTL(context.Background(), e.cache.tagKey("ttl-tag")).Result()
-	if err != nil || ttl <= 0 || ttl > 100*1e9+DefaultTagTTLSlack {
+	if err != nil || ttl <= 0 || ttl > 100*1e9+tagTTLSlack {
 		t.Errorf("tag set TTL = %v, %v; want within (0, 100s + slack]", ttl, err)
 	}
 }

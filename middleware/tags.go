@@ -44,7 +44,7 @@ func (c *Cache) tagKey(tag string) string {
 
 // add records that the response under key, kept for ttl, carries tags.
 func (t *tagIndex) add(ctx context.Context, c *Cache, tags []string, key string, ttl time.Duration) error {
-	ttl += DefaultTagTTLSlack
+	ttl += tagTTLSlack
 	if t.local != nil {
 		now := time.Now()
 		until := now.Add(ttl)
