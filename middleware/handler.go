@@ -212,7 +212,7 @@ func (h *handler) forward(w http.ResponseWriter, r *http.Request, key string, lk
 	}
 	fwd := c.cfg.Name + "; fwd=" + reason
 	rec := newRecorder(w, c.cfg.MaxBodyBytes, fwd)
-	rec.hold = stale != nil
+	rec.hold, rec.revalidating = stale != nil, stale != nil
 	if c.staleIfError(lk.e, time.Now()) {
 		rec.hold, rec.staleOK = true, true
 	}

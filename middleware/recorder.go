@@ -24,11 +24,12 @@ type recorder struct {
 	overflow bool // body beyond maxBytes: streamed, not stored
 	// committed: the status and header have gone to the client; later
 	// body bytes go straight through.
-	committed bool
-	hold      bool // revalidating: hold back a 304 (or a servable error)
-	staleOK   bool // in hold mode, a 5xx is held back too
-	held      bool // the response was held back
-	written   int64
+	committed    bool
+	hold         bool // hold back a 304 (revalidating) or a servable error
+	revalidating bool // in hold mode, a 304 is held back
+	staleOK      bool // in hold mode, a 5xx is held back
+	held         bool // the response was held back
+	written      int64
 	// fwd is the Cache-Status member without fwd-status and stored.
 	fwd string
 }
@@ -70,7 +71,7 @@ func (r *recorder) WriteHeader(code int) {
 	r.wrote, r.status = true, code
 	r.snapshot = r.header.Clone()
 	if r.hold {
-		if code == http.StatusNotModified || code >= 500 && r.staleOK {
+		if code == http.StatusNotModified && r.revalidating || code >= 500 && r.staleOK {
 			r.held = true
 			return
 		}
