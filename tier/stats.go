@@ -41,9 +41,9 @@ type Stats struct {
 	PatternDeleted        uint64 // keys removed from Redis by DeletePattern
 	NamespaceBumps        uint64 // namespace versions this Store incremented
 
-	Breaker          BreakerState // the circuit breaker's state now
-	BreakerOpens     uint64       // times the breaker opened
-	BreakerRejected  uint64       // Redis calls skipped because the breaker was open
+	Breaker         BreakerState // the circuit breaker's state now
+	BreakerOpens    uint64       // times the breaker opened
+	BreakerRejected uint64       // Redis calls skipped because the breaker was open
 }
 
 // counters is the live, atomically updated form of Stats.
