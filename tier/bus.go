@@ -66,6 +66,7 @@ type bus struct {
 
 	mu      sync.Mutex
 	pending map[string]*pendingNS // namespace -> what to publish
+	sending bool                  // a flush is publishing a batch
 	closed  bool
 	wg      sync.WaitGroup // the bus's goroutines
 }
@@ -260,7 +261,13 @@ func (b *bus) flush(ctx context.Context) bool {
 		return true
 	}
 	b.pending = make(map[string]*pendingNS, len(batch))
+	b.sending = true
 	b.mu.Unlock()
+	defer func() {
+		b.mu.Lock()
+		b.sending = false
+		b.mu.Unlock()
+	}()
 
 	type out struct {
 		channel string

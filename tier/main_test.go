@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -27,6 +28,12 @@ func TestMain(m *testing.M) {
 	}
 	shared = srv
 	code := m.Run()
+	if cluster != nil {
+		if err := cluster.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}
 	if err := srv.Close(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		code = 1
@@ -38,6 +45,38 @@ func TestMain(m *testing.M) {
 		}
 	}
 	os.Exit(code)
+}
+
+// The Redis Cluster the package's tests share, started by the first test
+// that needs it and closed by TestMain.
+var (
+	clusterOnce sync.Once
+	cluster     *redistest.Cluster
+	clusterErr  error
+)
+
+func sharedCluster(t testing.TB) *redistest.Cluster {
+	t.Helper()
+	clusterOnce.Do(func() { cluster, clusterErr = redistest.StartCluster() })
+	if clusterErr != nil {
+		t.Fatalf("start cluster: %v", clusterErr)
+	}
+	return cluster
+}
+
+// topology is a Redis deployment the cluster-sensitive tests run against.
+type topology struct {
+	name string
+	// client returns a new client, closed at cleanup: Stores that stand for
+	// separate processes get one each.
+	client func(t testing.TB) redis.UniversalClient
+}
+
+func topologies() []topology {
+	return []topology{
+		{"single", func(t testing.TB) redis.UniversalClient { return shared.Client(t) }},
+		{"cluster", func(t testing.TB) redis.UniversalClient { return sharedCluster(t).Client(t) }},
+	}
 }
 
 // user is a realistic cached value: ten fields, about 300 bytes of msgpack.
