@@ -75,7 +75,18 @@ type topology struct {
 func topologies() []topology {
 	return []topology{
 		{"single", func(t testing.TB) redis.UniversalClient { return shared.Client(t) }},
-		{"cluster", func(t testing.TB) redis.UniversalClient { return sharedCluster(t).Client(t) }},
+		{"cluster", func(t testing.TB) redis.UniversalClient {
+			// Warmed up: the slot map loaded and a connection to every
+			// master, so that a test's first call does not pay for them
+			// within its L2 timeout.
+			cc := sharedCluster(t).Client(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := cc.ForEachShard(ctx, func(ctx context.Context, c *redis.Client) error { return c.Ping(ctx).Err() }); err != nil {
+				t.Fatalf("cluster ping: %v", err)
+			}
+			return cc
+		}},
 	}
 }
 
@@ -110,12 +121,17 @@ func testKey(t testing.TB) string {
 	return fmt.Sprintf("test:%s:%d", strings.ReplaceAll(t.Name(), "/", "."), keySeq.Add(1))
 }
 
-// newStore returns a Store on rdb (the shared server when nil), closed at
-// cleanup.
+// newStore returns a Store on cfg.Redis (the shared server when nil), with
+// an L2Timeout of one second unless cfg sets one, closed at cleanup.
 func newStore(t testing.TB, cfg Config) *Store {
 	t.Helper()
 	if cfg.Redis == nil {
 		cfg.Redis = shared.Client(t)
+	}
+	if cfg.L2Timeout == 0 {
+		// Generous: the machine may be busy with other tests under -race;
+		// tests of timeouts set their own.
+		cfg.L2Timeout = time.Second
 	}
 	s, err := New(cfg)
 	if err != nil {

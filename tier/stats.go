@@ -15,7 +15,7 @@ type Stats struct {
 	NegativeHits  uint64 // reads answered by a cached "not found"
 	CoalescedWait uint64 // readers that shared another reader's L2 read or load
 	FillWaits     uint64 // times a reader waited for another process's fill
-	StaleFills    uint64 // loaded values not cached because the key changed meanwhile
+	StaleFills    uint64 // values read or loaded but not cached because the key changed meanwhile
 	Corrupt       uint64 // L2 entries that failed to decode (deleted, counted)
 
 	StaleServed     uint64 // stale values served (stale-while-revalidate, stale-if-error)

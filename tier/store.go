@@ -337,7 +337,9 @@ func (s *Store) fetch(ctx context.Context, key string, o *Options, load Loader) 
 		now := time.Now().UnixNano()
 		if now < e.freshUntil {
 			s.stats.l2Hits.Add(1)
-			s.fillL1(key, e, o, len(raw), t)
+			if !s.fillL1(key, e, o, len(raw), t) {
+				s.stats.staleFills.Add(1)
+			}
 			return &flightResult{entry: e, tier: TierL2}, nil
 		}
 		if now < e.freshUntil+int64(o.StaleWhileRevalidate) {
