@@ -431,3 +431,32 @@ func TestDeleteManyKeysAcrossSlots(t *testing.T) {
 		})
 	}
 }
+
+// TestL1HitAllocatesNothing: the bus and the breaker stay off the L1 hit
+// path.
+func TestL1HitAllocatesNothing(t *testing.T) {
+	ctx := ctxT(t)
+	s := newStore(t, Config{})
+	key := testKey(t)
+	if _, err := s.Get(ctx, key, &userOptions, constLoader(sampleUser(1)).load); err != nil {
+		t.Fatal(err)
+	}
+	s.WaitL1()
+	cases := []struct {
+		name string
+		read func() bool
+	}{
+		{"Get", func() bool { r, err := s.Get(ctx, key, &userOptions, nil); return err == nil && r.Tier == TierL1 }},
+		{"LookupL1", func() bool { _, hit, err := s.LookupL1(key, "", &userOptions); return hit && err == nil }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if !c.read() {
+				t.Fatal("not an L1 hit")
+			}
+			if allocs := testing.AllocsPerRun(1000, func() { c.read() }); allocs != 0 {
+				t.Errorf("%s L1 hit allocates %.1f times; want 0", c.name, allocs)
+			}
+		})
+	}
+}
