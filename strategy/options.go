@@ -100,9 +100,9 @@ func newBinding[V any](store *tier.Store, o Options) (binding[V], error) {
 		version: version,
 		at:      at,
 		store:   store,
-		prefix: probe[:len(probe)-1],
-		ns:     ns,
-		entity: o.Entity,
+		prefix:  probe[:len(probe)-1],
+		ns:      ns,
+		entity:  o.Entity,
 		tier: tier.Options{
 			Codec:                o.Codec,
 			Decode:               tier.DecodeAs[V](),
