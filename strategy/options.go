@@ -97,12 +97,10 @@ func newBinding[V any](store *tier.Store, o Options) (binding[V], error) {
 		at = new(atomic.Pointer[versionedPrefix])
 	}
 	return binding[V]{
-		version: version,
-		at:      at,
-		store:   store,
-		prefix:  probe[:len(probe)-1],
-		ns:      ns,
-		entity:  o.Entity,
+		store:  store,
+		prefix: probe[:len(probe)-1],
+		ns:     ns,
+		entity: o.Entity,
 		tier: tier.Options{
 			Codec:                o.Codec,
 			Decode:               tier.DecodeAs[V](),
@@ -113,6 +111,9 @@ func newBinding[V any](store *tier.Store, o Options) (binding[V], error) {
 			StaleWhileRevalidate: o.StaleWhileRevalidate,
 			StaleIfError:         o.StaleIfError,
 		},
+
+		version: version,
+		at:      at,
 	}, nil
 }
 
@@ -174,7 +175,12 @@ func (b *binding[V]) get(ctx context.Context, id string, load tier.Loader) (V, e
 		if err != nil {
 			// Redis cannot say which version is current: the cache cannot
 			// be trusted, the source can.
-			return value[V](load(ctx, b.prefix+id))
+			key, kerr := b.ns.Key(b.entity, id)
+			if kerr != nil {
+				var zero V
+				return zero, kerr
+			}
+			return value[V](load(ctx, key))
 		}
 		prefix = p.prefix
 	}
