@@ -122,7 +122,12 @@ func (b *bus) close() {
 // subscription's confirmation at most L2Timeout (less if ctx ends first);
 // past that, the read goes on and the subscription clears L1 when it is
 // confirmed.
-func (b *bus) ensure(ctx context.Context, key string) { b.ensureNS(ctx, namespaceOf(key)) }
+func (b *bus) ensure(ctx context.Context, key string) {
+	if b.s.cfg.DisableL1 {
+		return // nothing local to invalidate
+	}
+	b.ensureNS(ctx, namespaceOf(key))
+}
 
 // ensureNS is ensure for the namespace ns.
 func (b *bus) ensureNS(ctx context.Context, ns string) {
