@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 )
@@ -232,5 +233,133 @@ func TestBreakerOpenL1Cap(t *testing.T) {
 	}
 	if got := l.calls.Load(); got != 2 {
 		t.Errorf("loads = %d; want 2", got)
+	}
+}
+
+// TestConvergesAfterFaults runs writers (source first, then Delete, retried
+// until it succeeds, as a careful cache-aside caller does) and readers on
+// three Stores, each behind its own proxy, while faults come and go. Every
+// read is served within its deadline; once the faults end, every Store
+// serves the source's latest values again, well before L1TTLCap could have
+// helped.
+func TestConvergesAfterFaults(t *testing.T) {
+	ctx := ctxT(t)
+	srv := startServer(t)
+	const nStores, nKeys = 3, 20
+	proxies := make([]*faultEnv, nStores)
+	stores := make([]*Store, nStores)
+	for i := range stores {
+		proxies[i] = &faultEnv{proxy: startProxy(t, srv.Addr())}
+		stores[i] = newStore(t, Config{
+			Redis:           newClient(t, proxies[i].proxy.Addr()),
+			L2Timeout:       30 * time.Millisecond,
+			BreakerFailures: 3,
+			BreakerCooldown: 50 * time.Millisecond,
+			BusPingInterval: 50 * time.Millisecond,
+			L1TTLCap:        time.Minute,
+		})
+	}
+	prefix := testKey(t)
+	keyOf := func(i int) string { return fmt.Sprintf("%s:%d", prefix, i) }
+	subscribe(t, keyOf(0), stores...)
+
+	var mu sync.Mutex
+	source := make([]int64, nKeys)
+	load := func(_ context.Context, key string) (any, error) {
+		var i int
+		if _, err := fmt.Sscanf(key[len(prefix)+1:], "%d", &i); err != nil {
+			return nil, err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return sampleUser(source[i]), nil
+	}
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for w := 0; w < 2; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 0; ; n++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				i := (n*7 + w) % nKeys
+				mu.Lock()
+				source[i]++
+				mu.Unlock()
+				s := stores[(n+w)%nStores]
+				for s.Delete(ctx, keyOf(i)) != nil {
+					if ctx.Err() != nil {
+						return
+					}
+					time.Sleep(5 * time.Millisecond) // retry with backoff, as a caller would
+				}
+			}
+		}()
+	}
+	for r := 0; r < 4; r++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 0; ; n++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				rctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+				_, err := stores[(n+r)%nStores].Get(rctx, keyOf((n*3+r)%nKeys), &userOptions, load)
+				cancel()
+				if err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+				}
+			}
+		}()
+	}
+	faults := []struct{ on, off func(*faultEnv) }{
+		{func(e *faultEnv) { e.proxy.SetLatency(100 * time.Millisecond) }, func(e *faultEnv) { e.proxy.SetLatency(0) }},
+		{func(e *faultEnv) { e.proxy.SetBlackhole(true) }, func(e *faultEnv) { e.proxy.SetBlackhole(false) }},
+		{func(e *faultEnv) { e.proxy.SetRefuse(true); e.proxy.Cut() }, func(e *faultEnv) { e.proxy.SetRefuse(false) }},
+	}
+	for round := 0; round < 6; round++ {
+		f, env := faults[round%len(faults)], proxies[round%nStores]
+		f.on(env)
+		time.Sleep(150 * time.Millisecond) // the fault's duration: this is the scenario, not a synchronisation
+		f.off(env)
+		time.Sleep(50 * time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("Get during faults: %v", err)
+	}
+	// Converged: every Store serves the latest value of every key.
+	waitFor(t, func() bool {
+		for _, s := range stores {
+			for i := 0; i < nKeys; i++ {
+				r, err := s.Get(ctx, keyOf(i), &userOptions, load)
+				mu.Lock()
+				want := source[i]
+				mu.Unlock()
+				if err != nil || r.Value.(user).ID != want {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	for i, s := range stores {
+		st := s.Stats()
+		t.Logf("store %d: breaker %v, opens %d, resubscribes %d, L1 clears %d, bus errors %d, invalidations received %d",
+			i, st.Breaker, st.BreakerOpens, st.Resubscribes, st.L1Clears, st.BusErrors, st.InvalidationsReceived)
 	}
 }
