@@ -43,8 +43,9 @@
 // a namespace's messages go to the one shard its channel hashes to.
 //
 // A Store subscribes to a namespace's channel the first time it reads or
-// writes a key of it, and that first read waits (at most L2Timeout) for the
-// subscription's confirmation. Each subscription has its own connection and
+// writes a key of it, and that first read or write waits (at most
+// L2Timeout) for the subscription's confirmation. Each subscription has its
+// own connection (from go-redis's pub/sub pool, not the command pool) and
 // goroutine. A lost subscription (a connection error, or a PING unanswered
 // within L2Timeout after Config.BusPingInterval of silence) is made again
 // with a fresh connection, and its confirmation clears L1, in O(1): the
