@@ -169,3 +169,35 @@ func TestTagIndexTTL(t *testing.T) {
 		t.Errorf("tag set TTL = %v, %v; want within (0, 100s + slack]", ttl, err)
 	}
 }
+
+// TestStoredTTL: an entry is kept in Redis for its remaining freshness,
+// plus its stale windows, plus RevalidateKeep when it has a validator,
+// capped at MaxTTL.
+func TestStoredTTL(t *testing.T) {
+	const keep = 10 * time.Minute
+	tests := []struct {
+		name   string
+		fields []string
+		want   time.Duration
+	}{
+		{"max-age", []string{"Cache-Control: max-age=100"}, 100 * time.Second},
+		{"with validator", []string{"Cache-Control: max-age=100", `ETag: "x"`}, 100*time.Second + keep},
+		{"stale windows", []string{"Cache-Control: max-age=100, stale-while-revalidate=50, stale-if-error=200"}, 300 * time.Second},
+		{"must-revalidate drops windows", []string{"Cache-Control: max-age=100, stale-if-error=200, must-revalidate"}, 100 * time.Second},
+		{"capped", []string{"Cache-Control: max-age=31536000"}, DefaultMaxTTL},
+		{"no-cache with validator", []string{"Cache-Control: no-cache, max-age=0", "Last-Modified: " + httpDate(-time.Hour)}, keep},
+		{"heuristic with validator", []string{"Last-Modified: " + httpDate(-time.Hour)}, 6*time.Minute + keep},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, nil, respond(200, "x", tt.fields...))
+			e.get("/ttl")
+			u, _ := url.Parse(e.srv.URL + "/ttl")
+			key := e.cache.keyFor("http", u.Host, u)
+			got, err := e.store.Redis().PTTL(context.Background(), key).Result()
+			if err != nil || got > tt.want || got < tt.want-5*time.Second {
+				t.Errorf("PTTL = %v, %v; want about %v", got, err, tt.want)
+			}
+		})
+	}
+}
