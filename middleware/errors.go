@@ -5,10 +5,9 @@ import "errors"
 var (
 	// ErrNoStore is returned by New without a Store.
 	ErrNoStore = errors.New("middleware: nil store")
-	// ErrClosed is returned by purges, and by a Transport's round trips,
-	// after Close.
+	// ErrClosed is returned by a Transport's round trips after Close.
 	ErrClosed = errors.New("middleware: cache closed")
 	// ErrBadPurge is returned for a purge URL that is not absolute (it needs
-	// a scheme and a host) or a purge without any URL or tag.
+	// a scheme and a host).
 	ErrBadPurge = errors.New("middleware: bad purge request")
 )
