@@ -115,8 +115,15 @@ func (s *Store) unlockRefresh(ctx context.Context, key string) {
 // runs at most one refresh of a key at a time, so its ID suffices.
 func refreshToken(instanceID string) []byte { return []byte(instanceID) }
 
-func (s *Store) countRefresh(_ *flightResult, err error) {
+// countRefresh counts a finished reload. A failed load answered with the
+// stale entry (stale-if-error) returns no error, but the reload failed all
+// the same: count it.
+func (s *Store) countRefresh(fr *flightResult, err error) {
 	s.stats.refreshes.Add(1)
+	if fr != nil && fr.stale {
+		s.stats.refreshErrors.Add(1)
+		return
+	}
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		s.stats.refreshErrors.Add(1)
 		s.report("refresh", "", err)
