@@ -27,6 +27,20 @@ var implementations = []implementation{
 		}
 		return s, nil
 	}},
+	{"WriteThrough", func(t *testing.T, store *tier.Store, src strategy.Source[Profile], o strategy.Options) (strategy.Strategy[Profile], func(context.Context) error) {
+		s, err := strategy.NewWriteThrough[Profile](store, src, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s, nil
+	}},
+	{"RefreshAhead", func(t *testing.T, store *tier.Store, src strategy.Source[Profile], o strategy.Options) (strategy.Strategy[Profile], func(context.Context) error) {
+		s, err := strategy.NewRefreshAhead[Profile](store, src, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s, nil
+	}},
 }
 
 // TestConformance checks what every strategy promises: reads see the
