@@ -238,4 +238,3 @@ func TestStaleWindows(t *testing.T) {
 		})
 	}
 }
-
