@@ -680,10 +680,12 @@ func (w *WriteBehind[V]) writeBatch(batch []*wbOp[V]) {
 
 // settle records a batch's outcome: written writes are acknowledged, failed
 // ones retried or dead-lettered, unless a later write of the id is queued
-// (which then stands for them).
+// (which then stands for them). Writes stay in flight until their
+// acknowledgement or dead letter is done, so that Flush waits for it.
 func (w *WriteBehind[V]) settle(batch []*wbOp[V], errs []error) {
 	var (
 		acks     []string
+		finished []*wbOp[V] // written or dead: leave inflight at the end
 		dead     []*wbOp[V]
 		deadErrs []error
 		claimed  []string
@@ -691,16 +693,17 @@ func (w *WriteBehind[V]) settle(batch []*wbOp[V], errs []error) {
 	now := time.Now()
 	w.mu.Lock()
 	for i, op := range batch {
-		delete(w.inflight, op.id)
 		err := errs[i]
 		if err == nil {
 			w.written.Add(1)
 			acks = append(acks, op.journal...)
+			finished = append(finished, op)
 			if op.claimed {
 				claimed = append(claimed, op.id)
 			}
 			continue
 		}
+		delete(w.inflight, op.id)
 		if later := w.pending[op.id]; later != nil {
 			later.journal = append(later.journal, op.journal...)
 			later.firstSeq = min(later.firstSeq, op.firstSeq)
@@ -708,6 +711,8 @@ func (w *WriteBehind[V]) settle(batch []*wbOp[V], errs []error) {
 		}
 		op.attempts++
 		if op.attempts >= w.cfg.MaxAttempts {
+			w.inflight[op.id] = op
+			finished = append(finished, op)
 			dead = append(dead, op)
 			deadErrs = append(deadErrs, err)
 			acks = append(acks, op.journal...)
@@ -719,6 +724,14 @@ func (w *WriteBehind[V]) settle(batch []*wbOp[V], errs []error) {
 	}
 	w.broadcast()
 	w.mu.Unlock()
+	defer func() {
+		w.mu.Lock()
+		for _, op := range finished {
+			delete(w.inflight, op.id)
+		}
+		w.broadcast()
+		w.mu.Unlock()
+	}()
 
 	if len(acks) > 0 && w.journal != nil {
 		ctx, cancel := context.WithTimeout(w.base, w.cfg.WriteTimeout)
