@@ -24,7 +24,11 @@ func (s *Store) refreshAsync(ctx context.Context, key string, o *Options, load L
 		s.stats.refreshesDen.Add(1)
 		return
 	}
-	s.bg.Add(1)
+	if !s.goStarted() {
+		<-s.workers
+		s.refreshes.Delete(key)
+		return
+	}
 	go func() {
 		defer s.bg.Done()
 		defer func() { <-s.workers }()

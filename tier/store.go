@@ -72,8 +72,11 @@ type Store struct {
 
 	closing  context.Context // cancelled by Close
 	shutdown context.CancelFunc
-	bg       sync.WaitGroup // background goroutines
 	closed   atomic.Bool
+	// bgMu orders goroutine starts (bg.Add under RLock, after checking
+	// closed) before Close's bg.Wait (after setting closed under Lock).
+	bgMu sync.RWMutex
+	bg   sync.WaitGroup // flights and background reloads
 
 	lastLog    atomic.Int64 // unix nanoseconds of the last log line
 	suppressed atomic.Uint64
@@ -101,7 +104,10 @@ func New(cfg Config) (*Store, error) {
 // Close stops the Store's background work, waits for it, and releases L1.
 // It does not close the Redis client. Reads after Close return ErrClosed.
 func (s *Store) Close() error {
-	if !s.closed.CompareAndSwap(false, true) {
+	s.bgMu.Lock()
+	already := s.closed.Swap(true)
+	s.bgMu.Unlock()
+	if already {
 		return nil
 	}
 	s.shutdown()
@@ -188,6 +194,18 @@ func (e *l1Entry) result(t Tier, stale bool) Result {
 	}
 }
 
+// goStarted registers a goroutine of the Store's with bg, unless the Store
+// is closed. The caller calls bg.Done when it ends.
+func (s *Store) goStarted() bool {
+	s.bgMu.RLock()
+	defer s.bgMu.RUnlock()
+	if s.closed.Load() {
+		return false
+	}
+	s.bg.Add(1)
+	return true
+}
+
 // getDue handles an L1 entry past its check time: due for refresh-ahead,
 // servable stale while it revalidates, or too old to serve but for an error.
 func (s *Store) getDue(ctx context.Context, key string, o *Options, load Loader, e *l1Entry) (Result, error) {
@@ -236,6 +254,10 @@ func (s *Store) getShared(ctx context.Context, key string, o *Options, load Load
 	leader := false // set by the flight's function, read after its result
 	ch := s.reads.DoChan(key, func() (any, error) {
 		leader = true
+		if !s.goStarted() {
+			return nil, ErrClosed
+		}
+		defer s.bg.Done()
 		// The flight outlives any one reader: detach it from the first
 		// reader's cancellation and bound it on its own.
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.LoadTimeout)
@@ -528,8 +550,9 @@ func (s *Store) l1TTL(e *l1Entry, o *Options) time.Duration {
 
 // Set writes value under key to L2 and L1. A value the codec cannot encode
 // is an error wrapping codec.ErrEncode, and nothing is written. A Redis
-// failure is returned (and counted); L1 holds the new value either way, and a
-// fill in flight for key does not overwrite it.
+// failure is returned (and counted) and the key is dropped from L1, so that
+// the next read goes to the source. A fill in flight for key does not
+// overwrite what Set wrote.
 func (s *Store) Set(ctx context.Context, key string, value any, o *Options) error {
 	if o == nil {
 		o = &defaultOptions
