@@ -117,3 +117,29 @@ func TestConformance(t *testing.T) {
 		})
 	}
 }
+
+// TestL1HitAllocatesNothing checks every strategy's hot path: an L1 hit
+// through Get allocates nothing.
+func TestL1HitAllocatesNothing(t *testing.T) {
+	for _, impl := range implementations {
+		t.Run(impl.name, func(t *testing.T) {
+			ctx := context.Background()
+			store := newStore(t)
+			src := newMemSource()
+			src.put(Profile{ID: "1", Name: "ada"})
+			s, _ := impl.make(t, store, src, testOptions(t))
+			if _, err := s.Get(ctx, "1"); err != nil {
+				t.Fatal(err)
+			}
+			store.WaitL1()
+			allocs := testing.AllocsPerRun(1000, func() {
+				if _, err := s.Get(ctx, "1"); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if allocs != 0 {
+				t.Errorf("L1 hit allocates %.1f times per Get; want 0", allocs)
+			}
+		})
+	}
+}

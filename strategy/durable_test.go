@@ -298,3 +298,54 @@ func TestWriteBehindDurableClaimsAfterIdle(t *testing.T) {
 		t.Errorf("Stats = %+v; want 7 claimed, 2 written", st)
 	}
 }
+
+// TestWriteBehindDurableOnCluster runs the journal on a Redis Cluster: its
+// script and its multi-ID commands touch one key, so they never fail with
+// CROSSSLOT.
+func TestWriteBehindDurableOnCluster(t *testing.T) {
+	ctx := ctxT(t)
+	cluster := redistest.StartClusterT(t)
+	rdb := cluster.Client(t)
+	store, err := tier.New(tier.Config{Redis: rdb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	for _, entity := range []string{"session", "cart"} {
+		o := testOptions(t)
+		o.Entity = entity
+		src := newWBSource()
+		w := newWriteBehind(t, store, src, o, strategy.WriteBehindConfig[Profile]{
+			Durable:      true,
+			ClaimIdle:    3 * time.Second, // heartbeats and claims run every second
+			WriteTimeout: time.Second,
+		})
+		for i := range 50 {
+			id := fmt.Sprintf("u%d", i%7)
+			if err := w.Set(ctx, id, Profile{ID: id, Version: i}); err != nil {
+				t.Fatalf("Set on a cluster: %v", err)
+			}
+		}
+		if err := w.Delete(ctx, "u0"); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := rdb.XLen(ctx, journalOf(o)).Val(); n != 0 {
+			t.Errorf("%s: journal length after Flush = %d; want 0", entity, n)
+		}
+		if st := w.Stats(); st.JournalErrs != 0 {
+			t.Errorf("%s: Stats = %+v; want no journal errors", entity, st)
+		}
+		for i := 1; i < 7; i++ {
+			id := fmt.Sprintf("u%d", i)
+			if p, err := w.Get(ctx, id); err != nil || p.Version != 49-(49-i)%7 {
+				t.Errorf("%s: Get(%s) = %+v, %v; want version %d", entity, id, p, err, 49-(49-i)%7)
+			}
+		}
+		if _, ok := src.get("u0"); ok {
+			t.Errorf("%s: source holds u0 after its Delete", entity)
+		}
+	}
+}
