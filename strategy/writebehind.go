@@ -123,6 +123,9 @@ type WriteBehindStats struct {
 // in either order; write-behind suits data with one writer per id at a time
 // (a session, a user's counters).
 //
+// The Source's methods must return once their context is done: Close waits
+// for the write in progress.
+//
 // Choose it for data written far more often than the source can take, where
 // a write may reach the source a little later: sessions, counters, last-seen
 // times, carts.
@@ -332,6 +335,13 @@ func (w *WriteBehind[V]) write(ctx context.Context, id string, v V, del bool) er
 		op.journal = []string{sid}
 	}
 	if !w.enqueue(op, reserved) {
+		if w.journal != nil {
+			// Closed while journaling: withdraw the entry, so that no other
+			// instance writes what this Set reports as refused.
+			jctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.cfg.WriteTimeout)
+			_ = w.journal.ack(jctx, op.journal)
+			cancel()
+		}
 		return ErrClosed
 	}
 	w.queued.Add(1)
