@@ -24,11 +24,14 @@ type benchItem struct {
 // Its loads wait while a gate is set, so that a benchmark can hold a
 // background reload.
 type countingSource struct {
-	mu     sync.Mutex
-	rows   map[string]benchItem
-	gate   chan struct{}
-	writes atomic.Int64
-	loads  atomic.Int64
+	mu   sync.Mutex
+	rows map[string]benchItem
+	gate chan struct{}
+	// writeDelay is how long each write takes, standing in for a database
+	// round trip.
+	writeDelay time.Duration
+	writes     atomic.Int64
+	loads      atomic.Int64
 }
 
 func newCountingSource() *countingSource { return &countingSource{rows: map[string]benchItem{}} }
@@ -54,6 +57,9 @@ func (s *countingSource) Load(ctx context.Context, id string) (benchItem, error)
 
 func (s *countingSource) Store(_ context.Context, id string, v benchItem) error {
 	s.writes.Add(1)
+	if s.writeDelay > 0 {
+		time.Sleep(s.writeDelay)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.rows[id] = v
@@ -89,15 +95,17 @@ const hotKeys = 10
 
 // BenchmarkStrategySet measures Set under a hot-key workload (parallel
 // writers, 10 ids) for write-through and write-behind side by side, and
-// reports how many source writes each Set cost.
+// reports how many source writes each Set cost: with a source that costs
+// nothing (the cache's own cost) and with one whose writes take 1 ms (a
+// database round trip).
 func BenchmarkStrategySet(b *testing.B) {
 	ids := make([]string, hotKeys)
 	for i := range ids {
 		ids[i] = "hot" + strconv.Itoa(i)
 	}
 	cases := []struct {
-		name string
-		make func(b *testing.B, store *tier.Store, src *countingSource) (strategy.Strategy[benchItem], func(context.Context) error)
+		name  string
+		build builder
 	}{
 		{"WriteThrough", func(b *testing.B, store *tier.Store, src *countingSource) (strategy.Strategy[benchItem], func(context.Context) error) {
 			s, err := strategy.NewWriteThrough[benchItem](store, src, benchOptions())
@@ -121,34 +129,45 @@ func BenchmarkStrategySet(b *testing.B) {
 			return s, s.Close
 		}},
 	}
-	for _, c := range cases {
-		b.Run(c.name, func(b *testing.B) {
-			ctx := context.Background()
-			store := benchStore(b)
-			src := newCountingSource()
-			s, closeFn := c.make(b, store, src)
-			var next atomic.Int64
-			b.ReportAllocs()
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				v := int(next.Add(1))
-				for i := 0; pb.Next(); i++ {
-					id := ids[(v+i)%hotKeys]
-					if err := s.Set(ctx, id, benchItem{ID: id, Name: "hot item", Version: i}); err != nil {
-						b.Error(err)
-						return
-					}
-				}
+	for _, delay := range []time.Duration{0, time.Millisecond} {
+		for _, c := range cases {
+			b.Run(fmt.Sprintf("source=%v/%s", delay, c.name), func(b *testing.B) {
+				benchSet(b, ids, delay, c.build)
 			})
-			b.StopTimer()
-			if closeFn != nil {
-				if err := closeFn(ctx); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(src.writes.Load())/float64(b.N), "source-writes/set")
-		})
+		}
 	}
+}
+
+// builder builds a strategy over a store and a source, and returns what
+// flushes it (nil when Set reaches the source at once).
+type builder func(b *testing.B, store *tier.Store, src *countingSource) (strategy.Strategy[benchItem], func(context.Context) error)
+
+func benchSet(b *testing.B, ids []string, delay time.Duration, build builder) {
+	ctx := context.Background()
+	store := benchStore(b)
+	src := newCountingSource()
+	src.writeDelay = delay
+	s, flush := build(b, store, src)
+	var next atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		v := int(next.Add(1))
+		for i := 0; pb.Next(); i++ {
+			id := ids[(v+i)%hotKeys]
+			if err := s.Set(ctx, id, benchItem{ID: id, Name: "hot item", Version: i}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	if flush != nil {
+		if err := flush(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(src.writes.Load())/float64(b.N), "source-writes/set")
 }
 
 // BenchmarkRefreshAheadGet compares a read of a fresh entry with a read past
