@@ -335,7 +335,7 @@ func TestWriteBehindDurableOnCluster(t *testing.T) {
 		if n := rdb.XLen(ctx, journalOf(o)).Val(); n != 0 {
 			t.Errorf("%s: journal length after Flush = %d; want 0", entity, n)
 		}
-		if st := w.Stats(); st.JournalErrs != 0 {
+		if st := w.Stats(); st.JournalErrors != 0 {
 			t.Errorf("%s: Stats = %+v; want no journal errors", entity, st)
 		}
 		for i := 1; i < 7; i++ {

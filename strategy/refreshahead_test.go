@@ -35,7 +35,7 @@ func TestRefreshAheadReloadsInBackground(t *testing.T) {
 	ctx := ctxT(t)
 	store := newStore(t)
 	src := newCtlSource()
-	const ttl = 300 * time.Millisecond
+	const ttl = 600 * time.Millisecond
 	ra, err := strategy.NewRefreshAhead[Profile](store, src, refreshOptions(t, ttl))
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +70,7 @@ func TestRefreshAheadOneReloadForConcurrentReads(t *testing.T) {
 	ctx := ctxT(t)
 	store := newStore(t)
 	src := newCtlSource()
-	const ttl = 300 * time.Millisecond
+	const ttl = 600 * time.Millisecond
 	ra, err := strategy.NewRefreshAhead[Profile](store, src, refreshOptions(t, ttl))
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +111,7 @@ func TestRefreshAheadSkipsKeysNotRead(t *testing.T) {
 	ctx := ctxT(t)
 	store := newStore(t)
 	src := newCtlSource()
-	const ttl = 200 * time.Millisecond
+	const ttl = 400 * time.Millisecond
 	ra, err := strategy.NewRefreshAhead[Profile](store, src, refreshOptions(t, ttl))
 	if err != nil {
 		t.Fatal(err)
@@ -140,7 +140,7 @@ func TestRefreshAheadCountsReloadErrors(t *testing.T) {
 	ctx := ctxT(t)
 	store := newStore(t)
 	src := newCtlSource()
-	const ttl = 300 * time.Millisecond
+	const ttl = 600 * time.Millisecond
 	o := refreshOptions(t, ttl)
 	o.StaleIfError = time.Minute // a failed reload keeps serving the entry
 	ra, err := strategy.NewRefreshAhead[Profile](store, src, o)

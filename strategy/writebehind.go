@@ -93,15 +93,15 @@ type FailedWrite[V any] struct {
 
 // WriteBehindStats counts what a WriteBehind did since it was created.
 type WriteBehindStats struct {
-	Queued       uint64 // Sets and Deletes accepted
-	Coalesced    uint64 // writes replaced by a later write of the same id before reaching the source
-	Written      uint64 // writes the source took
-	Batches      uint64 // flusher batches
-	Retries      uint64 // writes put back for a retry
-	DeadLettered uint64 // writes given up (handed to DeadLetter)
-	Claimed      uint64 // journaled writes taken over from other instances
-	JournalErrs  uint64 // failed journal acknowledgements, heartbeats and claims
-	Pending      int    // distinct ids waiting or being written now
+	Queued        uint64 // Sets and Deletes accepted
+	Coalesced     uint64 // writes replaced by a later write of the same id before reaching the source
+	Written       uint64 // writes the source took
+	Batches       uint64 // flusher batches
+	Retries       uint64 // writes put back for a retry
+	DeadLettered  uint64 // writes given up (handed to DeadLetter)
+	Claimed       uint64 // journaled writes taken over from other instances
+	JournalErrors uint64 // failed journal acknowledgements, heartbeats and claims
+	Pending       int    // distinct ids waiting or being written now
 }
 
 // WriteBehind answers writes from the cache and writes the source later:
@@ -379,7 +379,7 @@ func (w *WriteBehind[V]) reserve(ctx context.Context, id string) (bool, error) {
 		}
 		changed := w.changed
 		w.mu.Unlock()
-		w.wake()
+		w.flushNow() // full: write what is due, batch full or not
 		select {
 		case <-changed:
 		case <-ctx.Done():
@@ -564,15 +564,15 @@ func (w *WriteBehind[V]) Stats() WriteBehindStats {
 	n := len(w.pending) + len(w.inflight)
 	w.mu.Unlock()
 	return WriteBehindStats{
-		Queued:       w.queued.Load(),
-		Coalesced:    w.coalesced.Load(),
-		Written:      w.written.Load(),
-		Batches:      w.batches.Load(),
-		Retries:      w.retries.Load(),
-		DeadLettered: w.dead.Load(),
-		Claimed:      w.claimed.Load(),
-		JournalErrs:  w.journalErrs.Load(),
-		Pending:      n,
+		Queued:        w.queued.Load(),
+		Coalesced:     w.coalesced.Load(),
+		Written:       w.written.Load(),
+		Batches:       w.batches.Load(),
+		Retries:       w.retries.Load(),
+		DeadLettered:  w.dead.Load(),
+		Claimed:       w.claimed.Load(),
+		JournalErrors: w.journalErrs.Load(),
+		Pending:       n,
 	}
 }
 

@@ -117,7 +117,7 @@ func TestWriteBehindCoalescesHotKeys(t *testing.T) {
 	ctx := ctxT(t)
 	store := newStore(t)
 	src := newWBSource()
-	w := newWriteBehind(t, store, src, testOptions(t), strategy.WriteBehindConfig[Profile]{}) // flushes every 100 ms
+	w := newWriteBehind(t, store, src, testOptions(t), strategy.WriteBehindConfig[Profile]{FlushInterval: 200 * time.Millisecond})
 	const keys, perKey = 10, 1000
 	var wg sync.WaitGroup
 	for k := range keys {
