@@ -2,11 +2,13 @@ package strategy_test
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/tiercache/tiercache/strategy"
+	"github.com/tiercache/tiercache/tier"
 )
 
 // refreshOptions gives entries a short, exact TTL (no jitter), so that a
@@ -236,5 +238,68 @@ func TestStaleWindows(t *testing.T) {
 				t.Errorf("Get after the source recovered = %+v, %v; want version 1", p, err)
 			}
 		})
+	}
+}
+
+// TestRefreshAheadOneReloadAcrossInstances reads a key past its refresh
+// point through four Stores (four instances) at once: one of them reloads it.
+func TestRefreshAheadOneReloadAcrossInstances(t *testing.T) {
+	ctx := ctxT(t)
+	src := newCtlSource()
+	const ttl = 600 * time.Millisecond
+	o := refreshOptions(t, ttl)
+	var (
+		stores []*tier.Store
+		ras    []*strategy.RefreshAhead[Profile]
+	)
+	for range 4 {
+		store := newStore(t)
+		ra, err := strategy.NewRefreshAhead[Profile](store, src, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stores, ras = append(stores, store), append(ras, ra)
+	}
+	src.put(Profile{ID: "hot", Version: 1})
+	for _, ra := range ras { // the first fills L2, the others read it
+		if _, err := ra.Get(ctx, "hot"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src.put(Profile{ID: "hot", Version: 2})
+	time.Sleep(ttl/2 + 20*time.Millisecond)
+
+	release := src.hold()
+	defer release()
+	var wg sync.WaitGroup
+	for _, ra := range ras {
+		for range 25 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if p, err := ra.Get(ctx, "hot"); err != nil || p.Version != 1 {
+					t.Errorf("Get = %+v, %v; want version 1 at once", p, err)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	release()
+	refreshed := func() bool {
+		var n uint64
+		for _, s := range stores {
+			n += s.Stats().Refreshes
+		}
+		return n >= 1
+	}
+	eventually(t, "one instance reloaded the key", refreshed)
+	for i, ra := range ras {
+		eventually(t, fmt.Sprintf("instance %d sees the reloaded value", i), func() bool {
+			p, err := ra.Get(ctx, "hot")
+			return err == nil && p.Version == 2
+		})
+	}
+	if n := src.loads.Load(); n != 2 {
+		t.Errorf("source loads = %d; want 2 (the fill and one reload for the fleet)", n)
 	}
 }
