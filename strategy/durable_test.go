@@ -203,7 +203,7 @@ func TestWriteBehindDurableSurvivesSIGKILL(t *testing.T) {
 	t.Logf("killed the child with %d journal entries pending; the source had %d of %d keys, %d with their last value",
 		pending.Count, len(before), len(want), countEqual(before, want))
 
-	store := newStore(t)
+	store := newPatientStore(t)
 	w := newWriteBehind(t, store, &hashSource{rdb: rdb, hash: sourceHash(o)}, o, strategy.WriteBehindConfig[Profile]{
 		Durable:      true,
 		ClaimIdle:    500 * time.Millisecond,
@@ -256,7 +256,7 @@ func TestWriteBehindDurableClaimsAfterIdle(t *testing.T) {
 		ClaimIdle:     300 * time.Millisecond,
 		WriteTimeout:  100 * time.Millisecond,
 	}
-	a, err := strategy.NewWriteBehind(newStore(t), hung, o, cfg)
+	a, err := strategy.NewWriteBehind(newPatientStore(t), hung, o, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,7 +283,7 @@ func TestWriteBehindDurableClaimsAfterIdle(t *testing.T) {
 
 	src := newWBSource()
 	src.put(Profile{ID: "y", Version: 0})
-	b := newWriteBehind(t, newStore(t), src, o, cfg)
+	b := newWriteBehind(t, newPatientStore(t), src, o, cfg)
 	eventually(t, "the journal is empty", func() bool { return rdb.XLen(ctx, stream).Val() == 0 && b.Stats().Pending == 0 })
 	if d := time.Since(stopped); d < cfg.ClaimIdle {
 		t.Errorf("writes claimed %v after their owner stopped; want at least ClaimIdle %v", d, cfg.ClaimIdle)

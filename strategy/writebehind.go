@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -153,6 +154,7 @@ type WriteBehind[V any] struct {
 	base     context.Context
 	cancel   context.CancelFunc // aborts the flusher's calls
 	lastBeat time.Time          // flusher only
+	unacked  []string           // flusher only: entries whose acknowledgement failed
 
 	queued, coalesced, written, batches atomic.Uint64
 	retries, dead, claimed, journalErrs atomic.Uint64
@@ -170,6 +172,9 @@ type wbOp[V any] struct {
 	notBefore time.Time
 	journal   []string // entry IDs to acknowledge once written
 	claimed   bool     // taken over from another instance
+	// dirty marks a write whose cache update failed: Redis may hold an
+	// older value, dropped once the source has the write.
+	dirty bool
 }
 
 var _ Strategy[int] = (*WriteBehind[int])(nil)
@@ -346,10 +351,14 @@ func (w *WriteBehind[V]) write(ctx context.Context, id string, v V, del bool) er
 	}
 	w.queued.Add(1)
 	if del {
-		_ = w.b.store.Delete(ctx, key) // counted by the Store
+		if w.b.store.Delete(ctx, key) != nil { // counted by the Store
+			w.markDirty(id)
+		}
 		return nil
 	}
-	_ = w.b.store.Set(ctx, key, v, &w.b.tier) // counted by the Store
+	if w.b.store.Set(ctx, key, v, &w.b.tier) != nil { // counted by the Store
+		w.markDirty(id)
+	}
 	if !w.newest(id, op.order) {
 		// A later write of id was queued while this one updated the cache,
 		// and may have updated it first: drop the entry, so that reads go
@@ -357,6 +366,18 @@ func (w *WriteBehind[V]) write(ctx context.Context, id string, v V, del bool) er
 		_ = w.b.store.Delete(ctx, key)
 	}
 	return nil
+}
+
+// markDirty asks the flusher to drop id from the cache once its queued
+// write is in the source.
+func (w *WriteBehind[V]) markDirty(id string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if op := w.pending[id]; op != nil {
+		op.dirty = true
+	} else if op := w.inflight[id]; op != nil {
+		op.dirty = true
+	}
 }
 
 // reserve waits for room in the queue for a write of id. It reports whether
@@ -423,10 +444,19 @@ func (w *WriteBehind[V]) enqueue(op *wbOp[V], reserved bool) bool {
 	return true
 }
 
-// merge puts op in the queue; w.mu must be held.
+// merge puts op in the queue; w.mu must be held. A write older than the
+// one of its id being written (a claimed entry, or a Set whose journal
+// append raced a later one) is acknowledged with it instead.
 func (w *WriteBehind[V]) merge(op *wbOp[V]) {
 	cur := w.pending[op.id]
 	if cur == nil {
+		if fl := w.inflight[op.id]; fl != nil && op.order.before(fl.order) {
+			w.coalesced.Add(1)
+			fl.journal = append(fl.journal, op.journal...)
+			fl.firstSeq = min(fl.firstSeq, op.firstSeq)
+			fl.dirty = fl.dirty || op.dirty
+			return
+		}
 		w.pending[op.id] = op
 		return
 	}
@@ -437,6 +467,7 @@ func (w *WriteBehind[V]) merge(op *wbOp[V]) {
 		return // op is older: its entry is acknowledged with cur's write
 	}
 	cur.value, cur.del, cur.order, cur.claimed = op.value, op.del, op.order, op.claimed
+	cur.dirty = cur.dirty || op.dirty
 	cur.attempts, cur.notBefore = 0, time.Time{}
 }
 
@@ -451,11 +482,11 @@ func (w *WriteBehind[V]) newest(id string, o order) bool {
 	return op == nil || !o.before(op.order)
 }
 
-// newestIsGone reports whether no write of id is queued.
-func (w *WriteBehind[V]) newestIsGone(id string) bool {
+// isQueued reports whether a write of id waits in the queue.
+func (w *WriteBehind[V]) isQueued(id string) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.pending[id] == nil && w.inflight[id] == nil
+	return w.pending[id] != nil
 }
 
 // wake tells the flusher a full batch may be waiting.
@@ -536,6 +567,13 @@ func (w *WriteBehind[V]) Close(ctx context.Context) error {
 	close(w.stop)
 	<-w.stopped
 	w.cancel()
+	if len(w.unacked) > 0 { // the flusher has stopped: its fields are ours
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.cfg.WriteTimeout)
+		if w.journal.ack(actx, w.unacked) != nil {
+			w.journalErrs.Add(1) // these entries will be claimed and written again
+		}
+		cancel()
+	}
 
 	w.mu.Lock()
 	left := make([]*wbOp[V], 0, len(w.pending))
@@ -617,8 +655,13 @@ func (w *WriteBehind[V]) flushDue(all bool) {
 			return
 		default:
 		}
-		if w.journal != nil && time.Since(w.lastBeat) > w.cfg.ClaimIdle/3 {
-			w.heartbeat()
+		if w.journal != nil {
+			if time.Since(w.lastBeat) > w.cfg.ClaimIdle/3 {
+				w.heartbeat()
+			}
+			if len(w.unacked) > 0 {
+				w.ack(nil)
+			}
 		}
 		batch := w.take(all, upTo)
 		if len(batch) == 0 {
@@ -698,7 +741,7 @@ func (w *WriteBehind[V]) settle(batch []*wbOp[V], errs []error) {
 		finished []*wbOp[V] // written or dead: leave inflight at the end
 		dead     []*wbOp[V]
 		deadErrs []error
-		claimed  []string
+		stale    []string // ids to drop from the cache
 	)
 	now := time.Now()
 	w.mu.Lock()
@@ -708,8 +751,8 @@ func (w *WriteBehind[V]) settle(batch []*wbOp[V], errs []error) {
 			w.written.Add(1)
 			acks = append(acks, op.journal...)
 			finished = append(finished, op)
-			if op.claimed {
-				claimed = append(claimed, op.id)
+			if op.claimed || op.dirty {
+				stale = append(stale, op.id)
 			}
 			continue
 		}
@@ -717,6 +760,7 @@ func (w *WriteBehind[V]) settle(batch []*wbOp[V], errs []error) {
 		if later := w.pending[op.id]; later != nil {
 			later.journal = append(later.journal, op.journal...)
 			later.firstSeq = min(later.firstSeq, op.firstSeq)
+			later.dirty = later.dirty || op.dirty
 			continue
 		}
 		op.attempts++
@@ -744,17 +788,13 @@ func (w *WriteBehind[V]) settle(batch []*wbOp[V], errs []error) {
 	}()
 
 	if len(acks) > 0 && w.journal != nil {
-		ctx, cancel := context.WithTimeout(w.base, w.cfg.WriteTimeout)
-		if err := w.journal.ack(ctx, acks); err != nil {
-			w.journalErrs.Add(1) // the entries go idle and are written again: at least once
-		}
-		cancel()
+		w.ack(acks)
 	}
-	for _, id := range claimed {
+	for _, id := range stale {
 		// Another instance's write, which may have died before its cache
-		// update: drop the id, so that the next read loads what the source
-		// now holds.
-		if key, err := w.b.key(id); err == nil && w.newestIsGone(id) {
+		// update, or one whose cache update failed: drop the id, so that the
+		// next read loads what the source now holds.
+		if key, err := w.b.key(id); err == nil && !w.isQueued(id) {
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(w.base), w.cfg.WriteTimeout)
 			_ = w.b.store.Delete(ctx, key)
 			cancel()
@@ -792,12 +832,27 @@ func (w *WriteBehind[V]) backoff(n int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
+// ack acknowledges journal entries, with those whose acknowledgement failed
+// before. Entries it cannot acknowledge are kept, retried on the next pass,
+// and kept from going idle by the heartbeat: claimed by another instance,
+// they would write an older value again.
+func (w *WriteBehind[V]) ack(ids []string) {
+	ids = append(w.unacked, ids...)
+	w.unacked = nil
+	ctx, cancel := context.WithTimeout(w.base, w.cfg.WriteTimeout)
+	defer cancel()
+	if err := w.journal.ack(ctx, ids); err != nil {
+		w.journalErrs.Add(1)
+		w.unacked = ids
+	}
+}
+
 // heartbeat resets the idle time of the journal entries this instance
 // holds, so that no other instance claims them.
 func (w *WriteBehind[V]) heartbeat() {
 	w.lastBeat = time.Now()
 	w.mu.Lock()
-	var ids []string
+	ids := slices.Clone(w.unacked)
 	for _, m := range []map[string]*wbOp[V]{w.pending, w.inflight} {
 		for _, op := range m {
 			ids = append(ids, op.journal...)
@@ -841,11 +896,7 @@ func (w *WriteBehind[V]) recover() {
 		// Entries this version cannot read: acknowledge them, counted, so
 		// that they do not circle between instances forever.
 		w.dead.Add(uint64(len(bad)))
-		ctx, cancel := context.WithTimeout(w.base, w.cfg.WriteTimeout)
-		if err := w.journal.ack(ctx, bad); err != nil {
-			w.journalErrs.Add(1)
-		}
-		cancel()
+		w.ack(bad)
 	}
 }
 

@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
+	"github.com/tiercache/tiercache/internal/redistest"
 	"github.com/tiercache/tiercache/strategy"
 	"github.com/tiercache/tiercache/tier"
 )
@@ -115,9 +118,9 @@ func (s batchSource) StoreBatch(ctx context.Context, items map[string]Profile) e
 
 func TestWriteBehindCoalescesHotKeys(t *testing.T) {
 	ctx := ctxT(t)
-	store := newStore(t)
+	store := newPatientStore(t)
 	src := newWBSource()
-	w := newWriteBehind(t, store, src, testOptions(t), strategy.WriteBehindConfig[Profile]{FlushInterval: 200 * time.Millisecond})
+	w := newWriteBehind(t, store, src, testOptions(t), strategy.WriteBehindConfig[Profile]{FlushInterval: 500 * time.Millisecond})
 	const keys, perKey = 10, 1000
 	var wg sync.WaitGroup
 	for k := range keys {
@@ -158,7 +161,7 @@ func TestWriteBehindCoalescesHotKeys(t *testing.T) {
 
 func TestWriteBehindBatches(t *testing.T) {
 	ctx := ctxT(t)
-	store := newStore(t)
+	store := newPatientStore(t)
 	src := batchSource{newWBSource()}
 	w := newWriteBehind(t, store, src, testOptions(t), strategy.WriteBehindConfig[Profile]{BatchSize: 50, FlushInterval: time.Hour})
 	for i := range 120 {
@@ -186,7 +189,7 @@ func TestWriteBehindBatches(t *testing.T) {
 
 func TestWriteBehindRetriesThenDeadLetters(t *testing.T) {
 	ctx := ctxT(t)
-	store := newStore(t)
+	store := newPatientStore(t)
 	src := newWBSource()
 	src.fail["flaky"] = 2 // fails twice, then works
 	src.fail["broken"] = -1
@@ -250,7 +253,7 @@ func TestWriteBehindRetriesThenDeadLetters(t *testing.T) {
 
 func TestWriteBehindBackpressure(t *testing.T) {
 	ctx := ctxT(t)
-	store := newStore(t)
+	store := newPatientStore(t)
 	src := newWBSource()
 	src.gate = make(chan struct{})
 	src.entered = make(chan struct{}, 1)
@@ -288,7 +291,7 @@ func TestWriteBehindBackpressure(t *testing.T) {
 
 func TestWriteBehindFlushAndClose(t *testing.T) {
 	ctx := ctxT(t)
-	store := newStore(t)
+	store := newPatientStore(t)
 	src := newWBSource()
 	w, err := strategy.NewWriteBehind(store, src, testOptions(t), strategy.WriteBehindConfig[Profile]{FlushInterval: time.Hour})
 	if err != nil {
@@ -351,7 +354,7 @@ func TestWriteBehindFlushAndClose(t *testing.T) {
 
 func TestWriteBehindCloseHandsUnfinishedWritesToDeadLetter(t *testing.T) {
 	ctx := ctxT(t)
-	store := newStore(t)
+	store := newPatientStore(t)
 	src := newWBSource()
 	src.gate = make(chan struct{}) // never opened: the source hangs
 	var dead []strategy.FailedWrite[Profile]
@@ -377,7 +380,7 @@ func TestWriteBehindCloseHandsUnfinishedWritesToDeadLetter(t *testing.T) {
 
 func TestWriteBehindGetSeesQueuedWrites(t *testing.T) {
 	ctx := ctxT(t)
-	store := newStore(t)
+	store := newPatientStore(t)
 	src := newWBSource()
 	src.put(Profile{ID: "1", Version: 1})
 	o := testOptions(t)
@@ -418,12 +421,55 @@ func TestNewWriteBehindConfigErrors(t *testing.T) {
 		cfg   strategy.WriteBehindConfig[Profile]
 	}{
 		{"durable without redis", l1only, strategy.WriteBehindConfig[Profile]{Durable: true}},
-		{"claim idle too short", newStore(t), strategy.WriteBehindConfig[Profile]{Durable: true, ClaimIdle: time.Second, WriteTimeout: time.Second}},
+		{"claim idle too short", newPatientStore(t), strategy.WriteBehindConfig[Profile]{Durable: true, ClaimIdle: time.Second, WriteTimeout: time.Second}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if _, err := strategy.NewWriteBehind(c.store, newMemSource(), testOptions(t), c.cfg); !errors.Is(err, strategy.ErrConfig) {
 				t.Errorf("NewWriteBehind error = %v; want ErrConfig", err)
 			}
 		})
+	}
+}
+
+// TestWriteBehindCacheFailureHealsAfterFlush makes the cache update of a Set
+// fail (Redis unreachable): the Set is still accepted, and once the source
+// has the write, the old value left in Redis is dropped.
+func TestWriteBehindCacheFailureHealsAfterFlush(t *testing.T) {
+	ctx := ctxT(t)
+	proxy := redistest.StartProxy(t, shared.Addr())
+	rdb := redis.NewClient(redistest.ClientOptions(proxy.Addr()))
+	t.Cleanup(func() { rdb.Close() })
+	store, err := tier.New(tier.Config{Redis: rdb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	src := newWBSource()
+	src.put(Profile{ID: "1", Version: 1})
+	o := testOptions(t)
+	w := newWriteBehind(t, store, src, o, strategy.WriteBehindConfig[Profile]{FlushInterval: time.Hour})
+	if _, err := w.Get(ctx, "1"); err != nil { // Redis now holds version 1
+		t.Fatal(err)
+	}
+
+	proxy.SetRefuse(true)
+	proxy.Cut()
+	if err := w.Set(ctx, "1", Profile{ID: "1", Version: 2}); err != nil {
+		t.Fatalf("Set with Redis unreachable = %v; want nil (the write is queued)", err)
+	}
+	proxy.SetRefuse(false)
+	key, _ := o.Key("1")
+	if n := shared.Client(t).Exists(ctx, key).Val(); n != 1 {
+		t.Fatalf("Redis lost the old entry; the test needs it")
+	}
+	if err := w.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := shared.Client(t).Exists(ctx, key).Val(); n != 0 {
+		t.Errorf("Redis still holds the old entry after the source took the new value")
+	}
+	store.WaitL1()
+	if p, err := w.Get(ctx, "1"); err != nil || p.Version != 2 {
+		t.Errorf("Get = %+v, %v; want version 2", p, err)
 	}
 }

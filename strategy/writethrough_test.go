@@ -10,7 +10,7 @@ import (
 
 func TestWriteThroughWritesSourceFirst(t *testing.T) {
 	ctx := ctxT(t)
-	store := newStore(t)
+	store := newPatientStore(t)
 	rdb := store.Redis()
 	src := newCtlSource()
 	o := testOptions(t)
@@ -54,7 +54,7 @@ func TestWriteThroughWritesSourceFirst(t *testing.T) {
 
 func TestWriteThroughSourceErrorLeavesCache(t *testing.T) {
 	ctx := ctxT(t)
-	store := newStore(t)
+	store := newPatientStore(t)
 	rdb := store.Redis()
 	src := newCtlSource()
 	o := testOptions(t)

@@ -1,6 +1,7 @@
 package tier
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"time"
@@ -92,6 +93,16 @@ func (s *Store) refresh(ctx context.Context, key string, o *Options, load Loader
 		return
 	}
 	defer s.unlockRefresh(ctx, key)
+	// Another process may have refreshed key and released its lock between
+	// the read above and this lock: reload only if the entry is still the
+	// one read.
+	if cur, err := s.l2.get(ctx, key); err != nil || !bytes.Equal(cur, raw) {
+		if err != nil {
+			s.l2Error(err)
+		}
+		s.stats.refreshesDen.Add(1)
+		return
+	}
 	s.countRefresh(s.loadAndFill(ctx, key, o, load, t, nil, &staleL2{raw: raw, entry: e}))
 }
 
