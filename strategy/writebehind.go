@@ -297,7 +297,9 @@ func (w *WriteBehind[V]) loadQueued(ctx context.Context, key string) (any, error
 // as long as ctx allows, while the queue is full. With Durable, the write is
 // journaled in Redis before Set returns; a journal error is returned and
 // nothing is changed. Cache errors are counted by the Store and not
-// returned: the write is queued, and reads fall back to the queue.
+// returned: the write is queued, reads fall back to the queue, and once the
+// source has the write the flusher drops id from Redis, so that an older
+// value left there does not outlive it.
 func (w *WriteBehind[V]) Set(ctx context.Context, id string, v V) error {
 	return w.write(ctx, id, v, false)
 }
