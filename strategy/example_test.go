@@ -98,6 +98,7 @@ func ExampleNewWriteBehind() {
 	for v := 1; v <= 100; v++ {
 		_ = sessions.Set(ctx, "s1", Profile{ID: "s1", Version: v})
 	}
+	store.WaitL1()                  // (L1 applies writes asynchronously)
 	p, _ := sessions.Get(ctx, "s1") // the cache has the write at once
 	fmt.Println("read:", p.Version, "source writes so far:", db.stores.Load())
 
