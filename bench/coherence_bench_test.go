@@ -118,7 +118,7 @@ func BenchmarkReadBreaker(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			proxy.SetRefuse(false)
 			s := newCoherenceStore(b, newCoherenceClient(b, proxy.Addr()), tier.Config{
-				DisableL1:       c.l1Miss,
+				DisableL1: c.l1Miss,
 				// One refused connection opens it; a healthy but busy
 				// Redis must not.
 				BreakerFailures: 1,
