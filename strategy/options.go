@@ -247,7 +247,7 @@ func idOf(key string) string {
 // value is returned: the source holds the truth, and the key has been
 // dropped from L1 (see tier.Store.Set).
 func (b *binding[V]) write(ctx context.Context, src Source[V], id string, v V) error {
-	key, err := b.key(id)
+	key, err := b.keyFor(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -262,7 +262,7 @@ func (b *binding[V]) write(ctx context.Context, src Source[V], id string, v V) e
 
 // remove deletes id from the source, then from both tiers.
 func (b *binding[V]) remove(ctx context.Context, src Source[V], id string) error {
-	key, err := b.key(id)
+	key, err := b.keyFor(ctx, id)
 	if err != nil {
 		return err
 	}
