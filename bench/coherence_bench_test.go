@@ -118,10 +118,12 @@ func BenchmarkReadBreaker(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			proxy.SetRefuse(false)
 			s := newCoherenceStore(b, newCoherenceClient(b, proxy.Addr()), tier.Config{
-				DisableL1:       c.l1Miss,
+				DisableL1: c.l1Miss,
+				// One refused connection opens it; a healthy but busy
+				// Redis must not.
 				BreakerFailures: 1,
 				BreakerCooldown: time.Hour,
-				L2Timeout:       50 * time.Millisecond,
+				L2Timeout:       time.Second,
 			})
 			key := fmt.Sprintf("benchbrk:item:%d", time.Now().UnixNano())
 			if _, err := s.Get(ctx, key, &coherenceOptions, load); err != nil {

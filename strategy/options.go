@@ -54,7 +54,17 @@ type Options struct {
 	// namespace at once. The version is read from Redis on first use; while
 	// it cannot be, reads go to the source uncached and writes fail.
 	Versioned bool
+
+	// RefreshAfter, between 0 and 1, is the fraction of TTL after which a
+	// read of a fresh value returns it at once and starts one background
+	// reload (refresh-ahead). Zero turns refresh-ahead off, except for
+	// RefreshAhead, where it means DefaultRefreshAfter.
+	RefreshAfter float64
 }
+
+// DefaultRefreshAfter is RefreshAhead's refresh point when
+// Options.RefreshAfter is zero: three quarters of the TTL.
+const DefaultRefreshAfter = 0.75
 
 // binding is what every strategy derives from its Options: the key prefix
 // and the tier options of its data type.
@@ -86,6 +96,9 @@ func newBinding[V any](store *tier.Store, o Options) (binding[V], error) {
 	if err != nil {
 		return binding[V]{}, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
+	if o.RefreshAfter < 0 || o.RefreshAfter >= 1 {
+		return binding[V]{}, fmt.Errorf("%w: RefreshAfter %v outside [0, 1)", ErrConfig, o.RefreshAfter)
+	}
 	probe, err := ns.Key(o.Entity, "x")
 	if err != nil {
 		return binding[V]{}, fmt.Errorf("%w: %w", ErrConfig, err)
@@ -110,6 +123,7 @@ func newBinding[V any](store *tier.Store, o Options) (binding[V], error) {
 			NegativeTTL:          o.NegativeTTL,
 			StaleWhileRevalidate: o.StaleWhileRevalidate,
 			StaleIfError:         o.StaleIfError,
+			RefreshAfter:         o.RefreshAfter,
 		},
 
 		version: version,
@@ -226,6 +240,36 @@ func idOf(key string) string {
 	_, rest, _ := strings.Cut(key, ":")
 	_, id, _ := strings.Cut(rest, ":")
 	return id
+}
+
+// write stores v in the source, then in L2 and L1 (write-through). A source
+// error leaves the cache untouched. A cache error after the source took the
+// value is returned: the source holds the truth, and the key has been
+// dropped from L1 (see tier.Store.Set).
+func (b *binding[V]) write(ctx context.Context, src Source[V], id string, v V) error {
+	key, err := b.keyFor(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := src.Store(ctx, id, v); err != nil {
+		return fmt.Errorf("strategy: store %q: %w", key, err)
+	}
+	if err := b.store.Set(ctx, key, v, &b.tier); err != nil {
+		return fmt.Errorf("strategy: cache %q: %w", key, err)
+	}
+	return nil
+}
+
+// remove deletes id from the source, then from both tiers.
+func (b *binding[V]) remove(ctx context.Context, src Source[V], id string) error {
+	key, err := b.keyFor(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := src.Remove(ctx, id); err != nil {
+		return fmt.Errorf("strategy: remove %q: %w", key, err)
+	}
+	return b.invalidate(ctx, key)
 }
 
 // invalidate deletes key from L2 and L1. The source already holds the
