@@ -40,9 +40,12 @@ const entryOverheadBytes = 160
 // fences that keep a slow fill from overwriting a newer write.
 //
 // Every mutation of a key's L1 entry happens under that key's fence shard
-// lock and is a Del followed by a SetWithTTL, so ristretto (whose sets are
-// asynchronous but applied in order) ends with the last writer's value.
-// Reads take no lock.
+// lock and is a Del, a Wait and then a Set. ristretto applies a Del to its
+// map at once but a Set of a new key later, from a buffer, and refuses a
+// buffered Set of a key that is present by then: without the Wait, an older
+// Set still in the buffer would reappear after a newer Del, or win over a
+// newer Set. The Wait drains the buffer, so after a write or invalidation
+// returns, L1 holds the new value or nothing. Reads take no lock.
 type l1 struct {
 	clock  *clock
 	cache  *ristretto.Cache[uint64, *l1Entry]
@@ -133,6 +136,7 @@ func (c *l1) invalidate(key string) {
 	}
 	if c.cache != nil {
 		c.cache.Del(c.hash(key, ""))
+		c.cache.Wait() // an older buffered Set must not bring the key back
 	}
 }
 
@@ -145,6 +149,7 @@ func (c *l1) storeLocked(key string, e *l1Entry, ttl time.Duration, cost int64) 
 	}
 	h := c.hash(key, "")
 	c.cache.Del(h)
+	c.cache.Wait() // see the type's comment
 	if ttl <= 0 {
 		return
 	}

@@ -225,7 +225,9 @@ func (s *Store) goStarted() bool {
 // getDue handles an L1 entry past its check time: due for refresh-ahead,
 // servable stale while it revalidates, or too old to serve but for an error.
 func (s *Store) getDue(ctx context.Context, key string, o *Options, load Loader, e *l1Entry) (Result, error) {
-	now := s.clock.nanos()
+	// The precise clock here: the coarse one may lag when the process is
+	// starved of CPU, and this path decides between fresh, stale and gone.
+	now := time.Now().UnixNano()
 	switch {
 	case now >= e.expiresAt: // gone from L1; L2 may still have it
 		var stale *l1Entry
