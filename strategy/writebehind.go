@@ -329,9 +329,7 @@ func (w *WriteBehind[V]) write(ctx context.Context, id string, v V, del bool) er
 				return fmt.Errorf("strategy: encode %q: %w", key, err)
 			}
 		}
-		jctx, cancel := context.WithTimeout(ctx, w.cfg.WriteTimeout)
-		sid, err := w.journal.append(jctx, id, del, payload)
-		cancel()
+		sid, err := w.journal.append(ctx, id, del, payload)
 		if err == nil {
 			op.order, err = parseStreamID(sid)
 		}
@@ -873,10 +871,13 @@ func (w *WriteBehind[V]) heartbeat() {
 func (w *WriteBehind[V]) recover() {
 	ctx, cancel := context.WithTimeout(w.base, w.cfg.WriteTimeout)
 	msgs, err := w.journal.claim(ctx)
-	cancel()
 	if err != nil {
 		w.journalErrs.Add(1)
 	}
+	if err := w.journal.prune(ctx); err != nil {
+		w.journalErrs.Add(1)
+	}
+	cancel()
 	if len(msgs) == 0 {
 		return
 	}
