@@ -62,9 +62,12 @@ type Result struct {
 type Store struct {
 	cfg   Config
 	l1    *l1
-	l2    *l2 // nil without Redis
+	l2    *l2  // nil without Redis
+	bus   *bus // nil without Redis or with DisableBus
 	stats counters
 	clock *clock
+
+	versions sync.Map // namespace name -> *NamespaceVersion
 
 	reads     singleflight.Group // L1 misses of one key share one flight
 	refreshes sync.Map           // keys with a background reload running
@@ -94,10 +97,13 @@ func New(cfg Config) (*Store, error) {
 		s.clock.close()
 		return nil, fmt.Errorf("tier: l1: %w", err)
 	}
-	if cfg.Redis != nil {
-		s.l2 = &l2{rdb: cfg.Redis, timeout: cfg.L2Timeout}
-	}
 	s.closing, s.shutdown = context.WithCancel(context.Background())
+	if cfg.Redis != nil {
+		s.l2 = &l2{rdb: cfg.Redis, timeout: cfg.L2Timeout, br: newBreaker(cfg, s.clock, &s.stats)}
+		if !cfg.DisableBus {
+			s.bus = newBus(s)
+		}
+	}
 	return s, nil
 }
 
@@ -111,6 +117,9 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.shutdown()
+	if s.bus != nil {
+		s.bus.close()
+	}
 	s.bg.Wait()
 	s.l1.close()
 	s.clock.close()
@@ -118,7 +127,14 @@ func (s *Store) Close() error {
 }
 
 // Stats returns a snapshot of the Store's counters.
-func (s *Store) Stats() Stats { return s.stats.snapshot() }
+func (s *Store) Stats() Stats {
+	st := s.stats.snapshot()
+	st.Breaker = BreakerDisabled
+	if s.l2 != nil {
+		st.Breaker = s.l2.br.current()
+	}
+	return st
+}
 
 // InstanceID returns the ID this Store uses in invalidation messages.
 func (s *Store) InstanceID() string { return s.cfg.InstanceID }
@@ -292,6 +308,11 @@ func (s *Store) getShared(ctx context.Context, key string, o *Options, load Load
 
 // fetch is one flight: L2, then (on a miss) the fleet-wide fill and load.
 func (s *Store) fetch(ctx context.Context, key string, o *Options, load Loader) (*flightResult, error) {
+	if s.bus != nil && o.L1TTL >= 0 {
+		// Subscribed before the ticket: a write elsewhere after this point
+		// reaches the fence or the filled entry.
+		s.bus.ensure(ctx, key)
+	}
 	t := s.l1.begin(key)
 	defer s.l1.end(t)
 	if s.l2 == nil {
@@ -338,7 +359,9 @@ func (s *Store) fetch(ctx context.Context, key string, o *Options, load Loader) 
 		now := time.Now().UnixNano()
 		if now < e.freshUntil {
 			s.stats.l2Hits.Add(1)
-			s.fillL1(key, e, o, len(raw), t)
+			if !s.fillL1(key, e, o, len(raw), t) {
+				s.stats.staleFills.Add(1)
+			}
 			return &flightResult{entry: e, tier: TierL2}, nil
 		}
 		if now < e.freshUntil+int64(o.StaleWhileRevalidate) {
@@ -567,8 +590,16 @@ func (s *Store) Set(ctx context.Context, key string, value any, o *Options) erro
 	s.stats.sets.Add(1)
 	var l2err error
 	if s.l2 != nil {
+		if s.bus != nil && o.L1TTL >= 0 {
+			s.bus.ensure(ctx, key)
+		}
 		if l2err = s.l2.set(ctx, key, raw, ttl); l2err != nil {
 			s.l2Error(l2err)
+		}
+		// Even after a failure: the write may have landed, and the caller
+		// may have changed the source.
+		if s.bus != nil {
+			s.bus.publish(key)
 		}
 	}
 	if o.L1TTL >= 0 && l2err == nil {
@@ -600,6 +631,9 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 	for _, k := range keys {
 		s.l1.invalidate(k)
 	}
+	if s.bus != nil {
+		s.bus.publish(keys...)
+	}
 	return err
 }
 
@@ -613,10 +647,19 @@ func (s *Store) InvalidateLocal(keys ...string) {
 
 // ClearLocal empties this Store's L1 at once and makes every fill in flight
 // stale.
-func (s *Store) ClearLocal() { s.l1.clear() }
+func (s *Store) ClearLocal() { s.clearLocal() }
 
-// l2Error counts and reports a failed Redis call.
+func (s *Store) clearLocal() {
+	s.stats.l1Clears.Add(1)
+	s.l1.clear()
+}
+
+// l2Error counts and reports a failed Redis call; a call the open breaker
+// refused is counted as such (BreakerRejected) and not reported.
 func (s *Store) l2Error(err error) {
+	if errors.Is(err, ErrBreakerOpen) {
+		return
+	}
 	s.stats.l2Errors.Add(1)
 	s.report("redis", "", err)
 }
