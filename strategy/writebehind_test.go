@@ -439,7 +439,7 @@ func TestWriteBehindCacheFailureHealsAfterFlush(t *testing.T) {
 	proxy := redistest.StartProxy(t, shared.Addr())
 	rdb := redis.NewClient(redistest.ClientOptions(proxy.Addr()))
 	t.Cleanup(func() { rdb.Close() })
-	store, err := tier.New(tier.Config{Redis: rdb})
+	store, err := tier.New(tier.Config{Redis: rdb, L2Timeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
