@@ -441,7 +441,7 @@ func TestWriteBehindCacheFailureHealsAfterFlush(t *testing.T) {
 	t.Cleanup(func() { rdb.Close() })
 	// The breaker off: this test is about healing, and the failures below
 	// (the Set, the bus's reconnects) would open it on a slow machine.
-	store, err := tier.New(tier.Config{Redis: rdb, BreakerFailures: -1})
+	store, err := tier.New(tier.Config{Redis: rdb, L2Timeout: 2 * time.Second, BreakerFailures: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
