@@ -56,7 +56,8 @@ type Config struct {
 	// DisableL1 turns the L1 off: every read goes to Redis.
 	DisableL1 bool
 	// L1TTLCap bounds how long an entry lives in L1, whatever its L2 TTL. It
-	// bounds how stale an instance can be when an invalidation is lost.
+	// bounds how stale an instance can be when an invalidation is lost, and
+	// is also how often a NamespaceVersion is read from Redis again.
 	// Zero means DefaultL1TTLCap (one minute).
 	L1TTLCap time.Duration
 
