@@ -48,7 +48,10 @@ type Config struct {
 	Redis redis.UniversalClient
 
 	// L1MaxCostBytes bounds the L1 in bytes (of encoded payload plus entry
-	// overhead). Zero means DefaultL1MaxCostBytes (64 MiB).
+	// overhead). A value loaded while L2 is not written (no Redis, Redis
+	// failing, the breaker open) is not encoded: its entry is charged the
+	// running mean of the payload sizes measured so far (1 KiB before any).
+	// Zero means DefaultL1MaxCostBytes (64 MiB).
 	L1MaxCostBytes int64
 	// L1NumCounters is ristretto's admission counter count; zero means ten
 	// per expected item, assuming 1 KiB per item.
