@@ -195,19 +195,8 @@ func (s *Store) l1Hit(e *l1Entry) (Result, error) {
 	s.stats.l1Hits.Add(1)
 	if e.negative {
 		s.stats.negativeHits.Add(1)
-		return Result{Tier: TierL1}, ErrNotFound
 	}
-	return e.result(TierL1, false), nil
-}
-
-func (e *l1Entry) result(t Tier, stale bool) Result {
-	return Result{
-		Value:      e.value,
-		Tier:       t,
-		Stale:      stale,
-		CreatedAt:  time.Unix(0, e.createdAt),
-		FreshUntil: time.Unix(0, e.freshUntil),
-	}
+	return e.answer(TierL1, false)
 }
 
 // goStarted registers a goroutine of the Store's with bg, unless the Store
@@ -246,11 +235,24 @@ func (s *Store) getDue(ctx context.Context, key string, o *Options, load Loader,
 	return s.getShared(ctx, key, o, load, e)
 }
 
+// answer is what a read answered by e returns.
 func (e *l1Entry) answer(t Tier, stale bool) (Result, error) {
 	if e.negative {
 		return Result{Tier: t, Stale: stale}, ErrNotFound
 	}
-	return e.result(t, stale), nil
+	return Result{
+		Value:      e.value,
+		Tier:       t,
+		Stale:      stale,
+		CreatedAt:  time.Unix(0, e.createdAt),
+		FreshUntil: time.Unix(0, e.freshUntil),
+	}, nil
+}
+
+// servableOnError reports whether e may answer a read whose reload failed
+// (stale-if-error).
+func (e *l1Entry) servableOnError(o *Options) bool {
+	return time.Now().UnixNano() < e.freshUntil+int64(o.StaleIfError)
 }
 
 // flightResult is what one shared read hands to every reader of the key.
@@ -295,8 +297,7 @@ func (s *Store) getShared(ctx context.Context, key string, o *Options, load Load
 		s.stats.coalescedWait.Add(1)
 	}
 	if r.Err != nil {
-		if stale != nil && !errors.Is(r.Err, ErrNotFound) &&
-			time.Now().UnixNano() < stale.freshUntil+int64(o.StaleIfError) {
+		if stale != nil && !errors.Is(r.Err, ErrNotFound) && stale.servableOnError(o) {
 			s.stats.staleServed.Add(1)
 			return stale.answer(TierL1, true)
 		}
@@ -410,7 +411,7 @@ func (s *Store) loadAndFill(ctx context.Context, key string, o *Options, load Lo
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		s.stats.loadErrors.Add(1)
 		s.releaseLease(ctx, key, lease)
-		if prev != nil && time.Now().UnixNano() < prev.entry.freshUntil+int64(o.StaleIfError) {
+		if prev != nil && prev.entry.servableOnError(o) {
 			s.stats.staleServed.Add(1)
 			return &flightResult{entry: prev.entry, tier: TierL2, stale: true}, nil
 		}
@@ -643,9 +644,7 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 	}
 	// After L2: a reader that read the old L2 entry began its fill before
 	// this invalidation, so its fill is refused.
-	for _, k := range keys {
-		s.l1.invalidate(k)
-	}
+	s.InvalidateLocal(keys...)
 	if s.bus != nil {
 		s.bus.publish(keys...)
 	}
@@ -662,9 +661,7 @@ func (s *Store) InvalidateLocal(keys ...string) {
 
 // ClearLocal empties this Store's L1 at once and makes every fill in flight
 // stale.
-func (s *Store) ClearLocal() { s.clearLocal() }
-
-func (s *Store) clearLocal() {
+func (s *Store) ClearLocal() {
 	s.stats.l1Clears.Add(1)
 	s.l1.clear()
 }

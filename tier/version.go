@@ -43,10 +43,6 @@ type NamespaceVersion struct {
 // (as in keys.NewNamespace; without any "@v" suffix). Hold on to it: Get is
 // cheapest on a tracker kept by the caller.
 func (s *Store) NamespaceVersion(name string) *NamespaceVersion {
-	return s.namespaceVersion(name)
-}
-
-func (s *Store) namespaceVersion(name string) *NamespaceVersion {
 	if v, ok := s.versions.Load(name); ok {
 		return v.(*NamespaceVersion)
 	}
@@ -141,9 +137,7 @@ func (v *NamespaceVersion) reload(ctx context.Context) error {
 		return err
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
-		if !errors.Is(err, ErrBreakerOpen) {
-			v.s.l2Error(err)
-		}
+		v.s.l2Error(err) // not for ErrBreakerOpen
 		return fmt.Errorf("tier: read version of namespace %q: %w", v.name, err)
 	}
 	v.recheckAt.Store(next)
