@@ -135,6 +135,8 @@ func TestBreakerFaults(t *testing.T) {
 				BreakerCooldown: 100 * time.Millisecond,
 			})
 			cached := testKey(t)
+			// Subscribed first: a confirmation after the read would clear L1.
+			subscribe(t, cached, s)
 			if _, err := s.Get(ctx, cached, &userOptions, constLoader(sampleUser(1)).load); err != nil {
 				t.Fatal(err)
 			}
