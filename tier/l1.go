@@ -36,6 +36,11 @@ type l1Entry struct {
 // encoded payload: the entry, ristretto's item and map slot, the boxed value.
 const entryOverheadBytes = 160
 
+// unknownCost is the cost of an entry stored without encoding its value
+// (loaded while L2 is not written): L1 charges it the running mean of the
+// payload sizes it was told, starting from defaultBytesPerItem.
+const unknownCost = -1
+
 // l1 is the local tier: a ristretto cache of decoded entries, plus the
 // fences that keep a slow fill from overwriting a newer write.
 //
@@ -53,11 +58,16 @@ type l1 struct {
 	epoch  atomic.Uint64
 	fences fenceTable
 	stats  *counters
+	// meanCost is a running mean of the payload sizes of the entries stored
+	// with a known cost (lossy under concurrent updates, which is fine for
+	// an estimate).
+	meanCost atomic.Int64
 }
 
 func newL1(cfg Config, stats *counters, clk *clock) (*l1, error) {
 	c := &l1{stats: stats, seed: maphash.MakeSeed(), clock: clk}
 	c.fences.init()
+	c.meanCost.Store(defaultBytesPerItem)
 	if cfg.DisableL1 {
 		return c, nil // fences only: cache stays nil
 	}
@@ -152,6 +162,11 @@ func (c *l1) storeLocked(key string, e *l1Entry, ttl time.Duration, cost int64) 
 	c.cache.Wait() // see the type's comment
 	if ttl <= 0 {
 		return
+	}
+	if cost == unknownCost {
+		cost = c.meanCost.Load()
+	} else if m := c.meanCost.Load(); (cost-m)/16 != 0 {
+		c.meanCost.Store(m + (cost-m)/16)
 	}
 	e.key = key
 	e.epoch = c.epoch.Load()
