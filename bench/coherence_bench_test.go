@@ -56,13 +56,14 @@ func BenchmarkInvalidationPropagation(b *testing.B) {
 	}
 	// fill puts key in the reader's L1 once the writer's invalidations have
 	// all arrived (a late one would empty it again).
+	readerKey := reader.KeyPrefix(key)
 	fill := func() {
 		for {
 			if _, err := reader.Get(ctx, key, &coherenceOptions, nil); err != nil {
 				b.Fatal(err)
 			}
 			reader.WaitL1()
-			if _, hit, _ := reader.LookupL1(key, "", &coherenceOptions); hit {
+			if _, hit, _ := reader.LookupL1(readerKey, "", &coherenceOptions); hit {
 				return
 			}
 		}
@@ -80,7 +81,7 @@ func BenchmarkInvalidationPropagation(b *testing.B) {
 		written := time.Now()
 		deadline := written.Add(5 * time.Second)
 		for {
-			if _, hit, _ := reader.LookupL1(key, "", &coherenceOptions); !hit {
+			if _, hit, _ := reader.LookupL1(readerKey, "", &coherenceOptions); !hit {
 				break
 			}
 			if time.Now().After(deadline) {

@@ -72,6 +72,7 @@ const DefaultRefreshAfter = 0.75
 type binding[V any] struct {
 	store  *tier.Store
 	prefix string // "{namespace}:{entity}:"
+	lookup tier.KeyPrefix
 	ns     keys.Namespace
 	entity string
 	tier   tier.Options
@@ -87,6 +88,7 @@ type versionedPrefix struct {
 	version uint64
 	ns      keys.Namespace
 	prefix  string // "{namespace}@v{N}:{entity}:"
+	lookup  tier.KeyPrefix
 }
 
 func newBinding[V any](store *tier.Store, o Options) (binding[V], error) {
@@ -113,6 +115,7 @@ func newBinding[V any](store *tier.Store, o Options) (binding[V], error) {
 	return binding[V]{
 		store:  store,
 		prefix: probe[:len(probe)-1],
+		lookup: store.KeyPrefix(probe[:len(probe)-1]),
 		ns:     ns,
 		entity: o.Entity,
 		tier: tier.Options{
@@ -167,7 +170,8 @@ func (b *binding[V]) current(ctx context.Context) (*versionedPrefix, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &versionedPrefix{version: v, ns: ns, prefix: probe[:len(probe)-1]}
+	prefix := probe[:len(probe)-1]
+	p := &versionedPrefix{version: v, ns: ns, prefix: prefix, lookup: b.store.KeyPrefix(prefix)}
 	b.at.Store(p)
 	return p, nil
 }
@@ -184,7 +188,7 @@ func (o Options) Key(id string) (string, error) {
 // get is the read path every strategy shares: a fresh L1 hit without
 // building the key, else a validated key through the Store.
 func (b *binding[V]) get(ctx context.Context, id string, load tier.Loader) (V, error) {
-	prefix := b.prefix
+	lookup := b.lookup
 	if b.version != nil {
 		p, err := b.current(ctx)
 		if err != nil {
@@ -197,9 +201,9 @@ func (b *binding[V]) get(ctx context.Context, id string, load tier.Loader) (V, e
 			}
 			return value[V](load(ctx, key))
 		}
-		prefix = p.prefix
+		lookup = p.lookup
 	}
-	boxed, hit, err := b.store.LookupL1(prefix, id, &b.tier)
+	boxed, hit, err := b.store.LookupL1(lookup, id, &b.tier)
 	if !hit {
 		var key string
 		if key, err = b.keyFor(ctx, id); err != nil {

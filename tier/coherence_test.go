@@ -536,7 +536,7 @@ func TestL1HitAllocatesNothing(t *testing.T) {
 		read func() bool
 	}{
 		{"Get", func() bool { r, err := s.Get(ctx, key, &userOptions, nil); return err == nil && r.Tier == TierL1 }},
-		{"LookupL1", func() bool { _, hit, err := s.LookupL1(key, "", &userOptions); return hit && err == nil }},
+		{"LookupL1", func() bool { _, hit, err := s.LookupL1(s.KeyPrefix(key), "", &userOptions); return hit && err == nil }},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

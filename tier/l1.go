@@ -2,6 +2,7 @@ package tier
 
 import (
 	"hash/maphash"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -85,24 +86,64 @@ func newL1(cfg Config, stats *counters, clk *clock) (*l1, error) {
 	return c, nil
 }
 
-// hash hashes the key prefix+id without building it.
-func (c *l1) hash(prefix, id string) uint64 {
-	var h maphash.Hash
-	h.SetSeed(c.seed)
-	h.WriteString(prefix)
-	h.WriteString(id)
-	return h.Sum64()
+// L1 indexes entries by a hash of their key that a caller holding a key's
+// prefix can compute without building the key: the key is split after its
+// second ':' (package keys puts the namespace and the entity there), the two
+// parts are hashed apart and combined. A KeyPrefix caches its part's hash,
+// so a lookup hashes only the id.
+
+// splitKey splits key after its second ':'; a key with fewer has no prefix.
+func splitKey(key string) (prefix, id string) {
+	i := strings.IndexByte(key, ':')
+	if i < 0 {
+		return "", key
+	}
+	j := strings.IndexByte(key[i+1:], ':')
+	if j < 0 {
+		return "", key
+	}
+	n := i + j + 2
+	return key[:n], key[n:]
 }
 
-// get returns the live entry for the key prefix+id. Splitting the key lets
-// callers that hold a namespace prefix and an id look up L1 without
-// concatenating them (an allocation on the hottest path).
-func (c *l1) get(prefix, id string) (*l1Entry, bool) {
+// combine mixes a prefix hash and an id hash into an index.
+func combine(prefixHash, idHash uint64) uint64 {
+	return idHash ^ (prefixHash + 0x9e3779b97f4a7c15 + idHash<<6 + idHash>>2)
+}
+
+func (c *l1) hashPart(s string) uint64 { return maphash.String(c.seed, s) }
+
+// hashKey hashes a full key.
+func (c *l1) hashKey(key string) uint64 {
+	prefix, id := splitKey(key)
+	return combine(c.hashPart(prefix), c.hashPart(id))
+}
+
+// get returns the live entry for the key p+id.
+func (c *l1) get(p KeyPrefix, id string) (*l1Entry, bool) {
 	if c.cache == nil {
 		return nil, false
 	}
-	e, ok := c.cache.Get(c.hash(prefix, id))
-	if !ok || e.epoch != c.epoch.Load() || !e.hasKey(prefix, id) {
+	var h uint64
+	if p.split {
+		h = combine(p.hash, c.hashPart(id))
+	} else {
+		h = c.hashKey(p.prefix + id)
+	}
+	e, ok := c.cache.Get(h)
+	if !ok || e.epoch != c.epoch.Load() || !e.hasKey(p.prefix, id) {
+		return nil, false
+	}
+	return e, true
+}
+
+// getKey returns the live entry for a full key.
+func (c *l1) getKey(key string) (*l1Entry, bool) {
+	if c.cache == nil {
+		return nil, false
+	}
+	e, ok := c.cache.Get(c.hashKey(key))
+	if !ok || e.epoch != c.epoch.Load() || e.key != key {
 		return nil, false
 	}
 	return e, true
@@ -145,7 +186,7 @@ func (c *l1) invalidate(key string) {
 		f.seq++
 	}
 	if c.cache != nil {
-		c.cache.Del(c.hash(key, ""))
+		c.cache.Del(c.hashKey(key))
 		c.cache.Wait() // an older buffered Set must not bring the key back
 	}
 }
@@ -157,7 +198,7 @@ func (c *l1) storeLocked(key string, e *l1Entry, ttl time.Duration, cost int64) 
 	if c.cache == nil {
 		return
 	}
-	h := c.hash(key, "")
+	h := c.hashKey(key)
 	c.cache.Del(h)
 	c.cache.Wait() // see the type's comment
 	if ttl <= 0 {

@@ -20,13 +20,13 @@ func TestL1NeverServesAnOlderWrite(t *testing.T) {
 		if err := s.Set(ctx, "k", i, o); err != nil {
 			t.Fatal(err)
 		}
-		v, hit, err := s.LookupL1("k", "", o)
+		v, hit, err := s.LookupL1(s.KeyPrefix("k"), "", o)
 		if hit && (err != nil || v.(int) != i) {
 			t.Fatalf("after Set(%d): L1 = %v, %v", i, v, err)
 		}
 		if i%3 == 0 {
 			s.InvalidateLocal("k")
-			if v, hit, _ := s.LookupL1("k", "", o); hit {
+			if v, hit, _ := s.LookupL1(s.KeyPrefix("k"), "", o); hit {
 				t.Fatalf("after Set(%d) and an invalidation: L1 = %v; want nothing", i, v)
 			}
 			r, err := s.Get(ctx, "k", o, stale.load)

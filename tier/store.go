@@ -160,7 +160,7 @@ func (s *Store) Get(ctx context.Context, key string, o *Options, load Loader) (R
 		o = &defaultOptions
 	}
 	if o.L1TTL >= 0 {
-		if e, ok := s.l1.get(key, ""); ok {
+		if e, ok := s.l1.getKey(key); ok {
 			if s.clock.nanos() < e.checkAt {
 				return s.l1Hit(e)
 			}
@@ -170,16 +170,16 @@ func (s *Store) Get(ctx context.Context, key string, o *Options, load Loader) (R
 	return s.getShared(ctx, key, o, load, nil)
 }
 
-// LookupL1 answers a read of the key prefix+id from a fresh L1 entry only,
-// without building the key: a caller holding a namespace prefix and an id (as
+// LookupL1 answers a read of the key p+id from a fresh L1 entry only,
+// without building the key: a caller holding a prepared prefix and an id (as
 // strategies do) allocates nothing on a hit. hit is false when L1 has no
 // fresh entry (the caller then calls Get, which counts the miss); a hit on a
 // cached "not found" returns ErrNotFound.
-func (s *Store) LookupL1(prefix, id string, o *Options) (value any, hit bool, err error) {
+func (s *Store) LookupL1(p KeyPrefix, id string, o *Options) (value any, hit bool, err error) {
 	if o != nil && o.L1TTL < 0 {
 		return nil, false, nil
 	}
-	e, ok := s.l1.get(prefix, id)
+	e, ok := s.l1.get(p, id)
 	if !ok || s.clock.nanos() >= e.checkAt {
 		return nil, false, nil
 	}

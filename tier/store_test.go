@@ -84,7 +84,7 @@ func TestL2HitCapsL1TTL(t *testing.T) {
 				t.Fatalf("Get = %v, %v; want an L2 hit", r.Tier, err)
 			}
 			reader.WaitL1()
-			e, ok := reader.l1.get(key, "")
+			e, ok := reader.l1.getKey(key)
 			if !ok {
 				t.Fatalf("L1 has no entry for %q after an L2 hit", key)
 			}
@@ -328,7 +328,7 @@ func TestSetUnencodable(t *testing.T) {
 				t.Errorf("Redis holds %q after a failed Set; want nothing", raw)
 			}
 			s.WaitL1()
-			if _, hit, _ := s.LookupL1(key, "", nil); hit {
+			if _, hit, _ := s.LookupL1(s.KeyPrefix(key), "", nil); hit {
 				t.Errorf("L1 holds %q after a failed Set", key)
 			}
 		})
@@ -537,7 +537,7 @@ func TestNoStaleFillLocal(t *testing.T) {
 				t.Fatalf("Get: %v", err)
 			}
 			s.WaitL1()
-			if v, hit, _ := s.LookupL1(key, "", &userOptions); hit && v.(user).ID == 10 {
+			if v, hit, _ := s.LookupL1(s.KeyPrefix(key), "", &userOptions); hit && v.(user).ID == 10 {
 				t.Errorf("L1 holds the stale load after a %s", write.name)
 			}
 			if raw := rawGet(t, rdb, key); raw != nil && write.name != "invalidate local" {
