@@ -330,6 +330,9 @@ func (s *Store) fetch(ctx context.Context, key string, o *Options, load Loader) 
 		}
 		if raw == nil {
 			s.stats.l2Misses.Add(1)
+			if load == nil {
+				return nil, ErrNoLoader // a peek: no lease to take
+			}
 			lease := newLease()
 			won, err := s.l2.setNX(ctx, key, lease, s.cfg.FillLockTTL)
 			if err != nil {
@@ -350,6 +353,9 @@ func (s *Store) fetch(ctx context.Context, key string, o *Options, load Loader) 
 			return s.loadAndFill(ctx, key, o, load, t, nil, nil)
 		}
 		if env.lease() {
+			if load == nil {
+				return nil, ErrNoLoader // a peek does not wait for the fill
+			}
 			if s.cfg.FillWait < 0 || !time.Now().Before(deadline) {
 				return s.loadAndFill(ctx, key, o, load, t, nil, nil) // holder too slow: load, do not fill
 			}

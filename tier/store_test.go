@@ -590,3 +590,28 @@ func TestL1Only(t *testing.T) {
 		s.WaitL1()
 	}
 }
+
+// A read without a loader is a peek: on an L2 miss it takes no fill lease
+// (one Redis call, nothing written).
+func TestPeekTakesNoLease(t *testing.T) {
+	srv := startServer(t)
+	ctx := ctxT(t)
+	rdb := srv.Client(t)
+	s := newStore(t, Config{Redis: rdb, DisableBus: true})
+	key := testKey(t)
+	if err := srv.ResetStats(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, key, nil, nil); !errors.Is(err, ErrNoLoader) {
+		t.Fatalf("Get without a loader on a miss: %v; want ErrNoLoader", err)
+	}
+	for cmd, want := range map[string]int64{"get": 1, "set": 0, "evalsha": 0, "eval": 0} {
+		got, err := srv.CommandCalls(ctx, cmd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("Redis %s calls = %d; want %d", cmd, got, want)
+		}
+	}
+}
