@@ -474,7 +474,6 @@ func (b *bus) receive(payload string) {
 	if m.sender == b.self {
 		return
 	}
-	b.s.stats.msgReceived.Add(1)
 	switch m.kind {
 	case busKeys:
 		b.s.InvalidateLocal(m.keys...)
@@ -484,6 +483,8 @@ func (b *bus) receive(payload string) {
 	case busVersion:
 		b.s.NamespaceVersion(m.namespace).observe(m.version)
 	}
+	// Counted once applied, so that a count says what L1 reflects.
+	b.s.stats.msgReceived.Add(1)
 }
 
 // isTimeout reports whether err is a read timeout (a quiet connection), as

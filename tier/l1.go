@@ -46,12 +46,14 @@ const unknownCost = -1
 // fences that keep a slow fill from overwriting a newer write.
 //
 // Every mutation of a key's L1 entry happens under that key's fence shard
-// lock and is a Del, a Wait and then a Set. ristretto applies a Del to its
-// map at once but a Set of a new key later, from a buffer, and refuses a
-// buffered Set of a key that is present by then: without the Wait, an older
-// Set still in the buffer would reappear after a newer Del, or win over a
-// newer Set. The Wait drains the buffer, so after a write or invalidation
-// returns, L1 holds the new value or nothing. Reads take no lock.
+// lock. ristretto applies a Del to its map at once (and queues it behind
+// earlier sets), but a Set of a new key later, from a buffer, and refuses a
+// buffered Set of a key that is present by then. So a write is a Del, a Wait
+// (the buffer drained) and a Set, and an invalidation is a Del and then a
+// Wait: when either returns, no older buffered Set can bring back an older
+// value. A fill, which stores what was current when its ticket was taken,
+// is a plain Set and waits for nothing: the L2-hit path stays cheap. Reads
+// take no lock.
 type l1 struct {
 	clock  *clock
 	cache  *ristretto.Cache[uint64, *l1Entry]
@@ -162,7 +164,7 @@ func (c *l1) fill(key string, e *l1Entry, ttl time.Duration, cost int64, t fence
 	if t.fence.seq != t.seq || c.epoch.Load() != t.epoch {
 		return false
 	}
-	c.storeLocked(key, e, ttl, cost)
+	c.storeLocked(key, e, ttl, cost, false)
 	return true
 }
 
@@ -174,33 +176,44 @@ func (c *l1) write(key string, e *l1Entry, ttl time.Duration, cost int64) {
 	if f := sh.m[key]; f != nil {
 		f.seq++
 	}
-	c.storeLocked(key, e, ttl, cost)
+	c.storeLocked(key, e, ttl, cost, true)
 }
 
-// invalidate drops key and makes fills in flight stale.
-func (c *l1) invalidate(key string) {
-	sh := c.fences.shard(key)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	if f := sh.m[key]; f != nil {
-		f.seq++
+// invalidate drops keys and makes fills in flight for them stale. It
+// returns once ristretto has applied the deletions.
+func (c *l1) invalidate(keys ...string) {
+	for _, key := range keys {
+		sh := c.fences.shard(key)
+		sh.mu.Lock()
+		if f := sh.m[key]; f != nil {
+			f.seq++
+		}
+		if c.cache != nil {
+			c.cache.Del(c.hashKey(key))
+		}
+		sh.mu.Unlock()
 	}
 	if c.cache != nil {
-		c.cache.Del(c.hashKey(key))
-		c.cache.Wait() // an older buffered Set must not bring the key back
+		c.cache.Wait() // older buffered sets are applied before the Dels
 	}
 }
 
 // clear makes every entry and every fill in flight stale in O(1).
 func (c *l1) clear() { c.epoch.Add(1) }
 
-func (c *l1) storeLocked(key string, e *l1Entry, ttl time.Duration, cost int64) {
+// storeLocked stores e; drain (for writes) first removes the key and drains
+// ristretto's buffer, so that no older buffered set survives (see l1).
+func (c *l1) storeLocked(key string, e *l1Entry, ttl time.Duration, cost int64, drain bool) {
 	if c.cache == nil {
 		return
 	}
 	h := c.hashKey(key)
-	c.cache.Del(h)
-	c.cache.Wait() // see the type's comment
+	if drain || ttl <= 0 {
+		c.cache.Del(h)
+	}
+	if drain {
+		c.cache.Wait()
+	}
 	if ttl <= 0 {
 		return
 	}

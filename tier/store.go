@@ -662,9 +662,7 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 // InvalidateLocal drops keys from this Store's L1 only (the invalidation bus
 // calls it for other instances' writes).
 func (s *Store) InvalidateLocal(keys ...string) {
-	for _, k := range keys {
-		s.l1.invalidate(k)
-	}
+	s.l1.invalidate(keys...)
 }
 
 // ClearLocal empties this Store's L1 at once and makes every fill in flight
