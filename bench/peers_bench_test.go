@@ -334,7 +334,6 @@ func fill(b *testing.B, s subject, ks *keySpace) {
 	waitSettled(s)
 }
 
-
 // clientGets returns the GET commands clients sent since the last
 // ResetStats: Redis counts the GETs scripts run too, and each of
 // tiercache's scripts runs exactly one.

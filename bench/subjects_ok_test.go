@@ -3,8 +3,8 @@ package bench
 import (
 	"context"
 	"reflect"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
 )

@@ -6,12 +6,12 @@ import (
 	"testing"
 	"time"
 
+	ristrettov1 "github.com/dgraph-io/ristretto"
 	gocache "github.com/eko/gocache/lib/v4/cache"
 	"github.com/eko/gocache/lib/v4/marshaler"
 	gostore "github.com/eko/gocache/lib/v4/store"
 	goredisstore "github.com/eko/gocache/store/redis/v4"
 	goristrettostore "github.com/eko/gocache/store/ristretto/v4"
-	ristrettov1 "github.com/dgraph-io/ristretto"
 	rediscache "github.com/go-redis/cache/v9"
 	"github.com/redis/go-redis/v9"
 	"github.com/vmihailenco/msgpack/v5"
