@@ -89,7 +89,10 @@ type tiercacheSubject struct {
 
 func newTiercache(tb testing.TB, c subjectConfig) subject {
 	tb.Helper()
-	cfg := tier.Config{L1MaxCostBytes: int64(c.l1Items) * l1EntryBytes}
+	// L2Timeout matches the Redis client's ReadTimeout (1 s), which is all
+	// the peers have: the default 100 ms fails writes when the parallel
+	// workload saturates this small machine.
+	cfg := tier.Config{L1MaxCostBytes: int64(c.l1Items) * l1EntryBytes, L2Timeout: time.Second}
 	if c.layers != l1Only {
 		cfg.Redis = c.rdb
 	}
