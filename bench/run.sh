@@ -17,7 +17,9 @@ if [ ! -x "$benchstat" ]; then
 fi
 "$benchstat" docs/bench/raw.txt > docs/bench/benchstat.txt
 redis="$(redis-server --version | awk '{print $3}')"
+notes=()
+if [ -f docs/bench/notes.md ]; then notes=(-notes docs/bench/notes.md); fi
 go run ./bench/cmd/benchreport -raw docs/bench/raw.txt -benchstat docs/bench/benchstat.txt \
   -md docs/benchmarks.md -chart docs/benchmarks.svg \
-  -notes docs/bench/notes.md -command "$cmd" -redis "redis-server ${redis#v=}" -date "$(date -u '+%Y-%m-%d %H:%M UTC')"
+  "${notes[@]}" -command "$cmd" -redis "redis-server ${redis#v=}" -date "$(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "wrote docs/benchmarks.md, docs/benchmarks.svg, docs/bench/" >&2
