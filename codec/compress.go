@@ -15,6 +15,12 @@ const DefaultCompressMinBytes = 1024
 // 512 MiB in one value, so a payload that claims more is corrupt.
 const MaxDecompressedBytes = 512 << 20
 
+// MaxCompressionRatio bounds how much a compressed payload may expand.
+// Compress stores payloads that would shrink more than this uncompressed, so
+// Decompress can reject any payload claiming more: a corrupt six-byte entry
+// then costs kilobytes, not the hundreds of megabytes its header may claim.
+const MaxCompressionRatio = 512
+
 // ErrCorruptCompressed is returned by Decompress for data that is not a valid
 // compressed payload.
 var ErrCorruptCompressed = errors.New("codec: corrupt compressed payload")
@@ -66,8 +72,9 @@ func (c Compressed) Marshal(v any) ([]byte, error) { return c.inner().Marshal(v)
 func (c Compressed) Unmarshal(data []byte, v any) error { return c.inner().Unmarshal(data, v) }
 
 // Compress compresses payloads of at least MinBytes; it returns the payload
-// unchanged when it is smaller, when compressing would not shrink it, or when
-// it is larger than MaxDecompressedBytes (Decompress would reject the result).
+// unchanged when it is smaller, when compressing would not shrink it, when
+// it would shrink more than MaxCompressionRatio, or when it is larger than
+// MaxDecompressedBytes (Decompress would reject the last two).
 func (c Compressed) Compress(payload []byte) ([]byte, bool) {
 	minBytes := c.MinBytes
 	if minBytes <= 0 {
@@ -77,21 +84,22 @@ func (c Compressed) Compress(payload []byte) ([]byte, bool) {
 		return payload, false
 	}
 	out := s2.Encode(nil, payload)
-	if len(out) >= len(payload) {
+	if len(out) >= len(payload) || len(payload) > len(out)*MaxCompressionRatio {
 		return payload, false
 	}
 	return out, true
 }
 
 // Decompress reverses Compressed.Compress. It rejects payloads that claim to
-// decompress to more than MaxDecompressedBytes.
+// decompress to more than MaxDecompressedBytes or to more than
+// MaxCompressionRatio times their size, before allocating anything.
 func Decompress(data []byte) ([]byte, error) {
 	n, err := s2.DecodedLen(data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCorruptCompressed, err)
 	}
-	if n > MaxDecompressedBytes {
-		return nil, fmt.Errorf("%w: claims %d bytes", ErrCorruptCompressed, n)
+	if n > MaxDecompressedBytes || n > len(data)*MaxCompressionRatio {
+		return nil, fmt.Errorf("%w: %d bytes claim %d", ErrCorruptCompressed, len(data), n)
 	}
 	out, err := s2.Decode(nil, data)
 	if err != nil {

@@ -48,7 +48,7 @@ func (c *CacheAside[V]) Get(ctx context.Context, id string) (V, error) {
 // Set writes v to the source, then invalidates id in the cache. A source
 // error is returned and the cache is left as it was.
 func (c *CacheAside[V]) Set(ctx context.Context, id string, v V) error {
-	key, err := c.b.key(id)
+	key, err := c.b.keyFor(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -60,7 +60,7 @@ func (c *CacheAside[V]) Set(ctx context.Context, id string, v V) error {
 
 // Delete removes id from the source, then from the cache.
 func (c *CacheAside[V]) Delete(ctx context.Context, id string) error {
-	key, err := c.b.key(id)
+	key, err := c.b.keyFor(ctx, id)
 	if err != nil {
 		return err
 	}

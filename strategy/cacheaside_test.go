@@ -5,8 +5,10 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tiercache/tiercache/strategy"
+	"github.com/tiercache/tiercache/tier"
 )
 
 func TestCacheAsideWritesSourceThenInvalidates(t *testing.T) {
@@ -126,5 +128,71 @@ func TestCacheAsideL1HitAllocatesNothing(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("L1 hit allocates %.1f times per Get; want 0", allocs)
+	}
+}
+
+// TestCacheAsideVersioned: one instance bumps the namespace's version, and
+// every instance misses every key of the namespace from then on.
+func TestCacheAsideVersioned(t *testing.T) {
+	ctx := ctxT(t)
+	src := newMemSource()
+	src.put(Profile{ID: "1", Name: "ada", Version: 1})
+	opts := testOptions(t)
+	opts.Versioned = true
+	stores := []*tier.Store{newStore(t), newStore(t)}
+	cas := make([]*strategy.CacheAside[Profile], len(stores))
+	for i, s := range stores {
+		ca, err := strategy.NewCacheAside[Profile](s, src, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cas[i] = ca
+		if got, err := ca.Get(ctx, "1"); err != nil || got.Version != 1 {
+			t.Fatalf("Get = %+v, %v; want version 1", got, err)
+		}
+		s.WaitL1()
+	}
+	// The source changes behind the cache's back (a bulk import, say).
+	src.put(Profile{ID: "1", Name: "ada", Version: 2})
+	v, err := stores[0].NamespaceVersion(opts.Namespace).Bump(ctx)
+	if err != nil || v != 1 {
+		t.Fatalf("Bump = %d, %v; want 1", v, err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for i, ca := range cas {
+		for {
+			got, err := ca.Get(ctx, "1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Version == 2 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("instance %d still reads version %d after the bump", i, got.Version)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	key, err := opts.Key("1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := shared.Client(t).Exists(ctx, key).Val(); n != 0 {
+		t.Errorf("unversioned key %q exists; want keys built under the version", key)
+	}
+	// A versioned L1 hit allocates nothing either.
+	stores[1].WaitL1()
+	if _, err := cas[1].Get(ctx, "1"); err != nil {
+		t.Fatal(err)
+	}
+	stores[1].WaitL1()
+	allocs := testing.AllocsPerRun(1000, func() {
+		if _, err := cas[1].Get(ctx, "1"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("versioned L1 hit allocates %.1f times per Get; want 0", allocs)
 	}
 }

@@ -27,6 +27,28 @@ var implementations = []implementation{
 		}
 		return s, nil
 	}},
+	{"WriteThrough", func(t *testing.T, store *tier.Store, src strategy.Source[Profile], o strategy.Options) (strategy.Strategy[Profile], func(context.Context) error) {
+		s, err := strategy.NewWriteThrough[Profile](store, src, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s, nil
+	}},
+	{"WriteBehind", func(t *testing.T, store *tier.Store, src strategy.Source[Profile], o strategy.Options) (strategy.Strategy[Profile], func(context.Context) error) {
+		s := newWriteBehind(t, store, src, o, strategy.WriteBehindConfig[Profile]{})
+		return s, s.Flush
+	}},
+	{"WriteBehind/durable", func(t *testing.T, store *tier.Store, src strategy.Source[Profile], o strategy.Options) (strategy.Strategy[Profile], func(context.Context) error) {
+		s := newWriteBehind(t, store, src, o, strategy.WriteBehindConfig[Profile]{Durable: true})
+		return s, s.Flush
+	}},
+	{"RefreshAhead", func(t *testing.T, store *tier.Store, src strategy.Source[Profile], o strategy.Options) (strategy.Strategy[Profile], func(context.Context) error) {
+		s, err := strategy.NewRefreshAhead[Profile](store, src, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s, nil
+	}},
 }
 
 // TestConformance checks what every strategy promises: reads see the
@@ -91,6 +113,32 @@ func TestConformance(t *testing.T) {
 				if err := s.Set(ctx, bad, Profile{}); err == nil {
 					t.Errorf("Set(%q) = nil; want a key error", bad)
 				}
+			}
+		})
+	}
+}
+
+// TestL1HitAllocatesNothing checks every strategy's hot path: an L1 hit
+// through Get allocates nothing.
+func TestL1HitAllocatesNothing(t *testing.T) {
+	for _, impl := range implementations {
+		t.Run(impl.name, func(t *testing.T) {
+			ctx := context.Background()
+			store := newStore(t)
+			src := newMemSource()
+			src.put(Profile{ID: "1", Name: "ada"})
+			s, _ := impl.make(t, store, src, testOptions(t))
+			if _, err := s.Get(ctx, "1"); err != nil {
+				t.Fatal(err)
+			}
+			store.WaitL1()
+			allocs := testing.AllocsPerRun(1000, func() {
+				if _, err := s.Get(ctx, "1"); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if allocs != 0 {
+				t.Errorf("L1 hit allocates %.1f times per Get; want 0", allocs)
 			}
 		})
 	}

@@ -32,3 +32,12 @@ type Source[V any] interface {
 	// Remove deletes id; removing a missing id is not an error.
 	Remove(ctx context.Context, id string) error
 }
+
+// BatchStorer is an optional interface of a Source: when the Source of a
+// WriteBehind has it, the flusher writes each batch in one call.
+type BatchStorer[V any] interface {
+	// StoreBatch writes every value of items, keyed by id. An error means
+	// that some or none were written; the whole batch is retried, so the
+	// writes must be idempotent.
+	StoreBatch(ctx context.Context, items map[string]V) error
+}

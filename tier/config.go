@@ -18,6 +18,17 @@ const (
 	DefaultLoadTimeout    = 10 * time.Second
 	DefaultFillLockTTL    = 5 * time.Second
 	DefaultRefreshWorkers = 16
+	// DefaultBreakerFailures is how many consecutive Redis failures open
+	// the circuit breaker.
+	DefaultBreakerFailures = 5
+	// DefaultBreakerCooldown is how long the breaker stays open before it
+	// lets one call probe Redis.
+	DefaultBreakerCooldown = time.Second
+	// DefaultBusChannelPrefix starts the name of every invalidation channel.
+	DefaultBusChannelPrefix = "tiercache:inv:"
+	// DefaultBusPingInterval is how long a quiet invalidation subscription
+	// waits before it checks its connection with a PING.
+	DefaultBusPingInterval = time.Second
 	// defaultBytesPerItem is the average L1 entry size assumed to size
 	// ristretto's counters (10 counters per expected item).
 	defaultBytesPerItem = 1024
@@ -77,8 +88,34 @@ type Config struct {
 	Logger *slog.Logger
 
 	// InstanceID names this Store in invalidation messages. Empty means a
-	// random ID.
+	// random ID. Every Store of a fleet needs its own.
 	InstanceID string
+
+	// DisableBus turns the invalidation bus off: this Store neither
+	// publishes its writes nor drops other instances' writes from its L1,
+	// which is then stale for up to L1TTLCap after a write elsewhere.
+	DisableBus bool
+	// BusChannelPrefix starts the name of every invalidation channel; the
+	// namespace of the keys follows it (see the package documentation).
+	// Stores of one fleet must agree on it. Empty means
+	// DefaultBusChannelPrefix ("tiercache:inv:").
+	BusChannelPrefix string
+	// BusPingInterval is how long an invalidation subscription may stay
+	// quiet before it checks its connection with a PING; a PING not answered
+	// within L2Timeout plus this interval counts as a lost subscription
+	// (which clears L1 once it is restored). Zero means
+	// DefaultBusPingInterval (one second).
+	BusPingInterval time.Duration
+
+	// BreakerFailures is how many consecutive Redis failures or timeouts
+	// open the circuit breaker: while it is open, reads skip Redis and go to
+	// L1 and the loader, and writes fail at once with ErrBreakerOpen. Zero
+	// means DefaultBreakerFailures (5); negative disables the breaker.
+	BreakerFailures int
+	// BreakerCooldown is how long the breaker stays open before one call
+	// probes Redis; the probe's success closes it. Zero means
+	// DefaultBreakerCooldown (one second).
+	BreakerCooldown time.Duration
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -105,6 +142,18 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.RefreshWorkers <= 0 {
 		c.RefreshWorkers = DefaultRefreshWorkers
+	}
+	if c.BreakerFailures == 0 {
+		c.BreakerFailures = DefaultBreakerFailures
+	}
+	if c.BreakerCooldown <= 0 {
+		c.BreakerCooldown = DefaultBreakerCooldown
+	}
+	if c.BusChannelPrefix == "" {
+		c.BusChannelPrefix = DefaultBusChannelPrefix
+	}
+	if c.BusPingInterval <= 0 {
+		c.BusPingInterval = DefaultBusPingInterval
 	}
 	if c.InstanceID == "" {
 		var b [8]byte

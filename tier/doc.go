@@ -27,6 +27,55 @@
 // corrupt entry, or one that no longer decodes into the current type, is a
 // miss; it is deleted and counted.
 //
+// # Coherence across instances
+//
+// Every Set and Delete publishes the keys it changed on the invalidation
+// channel of their namespace, Config.BusChannelPrefix followed by the
+// namespace: the part of the key before the first ':', without a version
+// suffix (keys "shop:user:42" and "shop@v3:user:42" are both in namespace
+// "shop"; a key without ':' is in namespace ""). Messages are compact binary
+// (front-coded keys) tagged with the sender's Config.InstanceID; every other
+// Store drops the keys from its L1, and a Store ignores its own. One
+// publisher goroutine per Store sends what is queued as soon as it can: no
+// batching window, so an idle bus adds no latency, and the writes made while
+// a publish is in flight travel together in the next one. On a
+// *redis.ClusterClient the bus uses sharded pub/sub (SPUBLISH, SSUBSCRIBE):
+// a namespace's messages go to the one shard its channel hashes to.
+//
+// A Store subscribes to a namespace's channel the first time it reads or
+// writes a key of it, and that first read or write waits (at most
+// L2Timeout) for the subscription's confirmation. Each subscription has its
+// own connection (from go-redis's pub/sub pool, not the command pool) and
+// goroutine. A lost subscription (a connection error, or a PING unanswered
+// within L2Timeout after Config.BusPingInterval of silence) is made again
+// with a fresh connection, and its confirmation clears L1, in O(1): the
+// invalidations sent in between are lost. Config.L1TTLCap bounds how stale
+// an L1 entry can be in any case. Stats count what the bus sent and
+// received, malformed messages (ignored), and resubscriptions.
+//
+// A read that began before a write of the same key, anywhere in the fleet,
+// never caches its older result: in L2 the write replaced the fill's lease
+// (or the entry the fill started from) and the fill is refused; in the
+// writer's L1, fences refuse it; in another instance's L1, the invalidation
+// either reaches the fence before the fill (refused) or drops the filled
+// entry after it.
+//
+// # Bulk invalidation
+//
+// DeletePattern deletes by Redis glob pattern with SCAN and UNLINK on every
+// master, and clears every instance's L1. NamespaceVersion keeps a
+// namespace's version in Redis (INCR): building keys under the current
+// version (strategy.Options.Versioned, or keys.Namespace.Versioned) makes a
+// Bump an O(1) invalidation of the whole namespace on every instance.
+//
+// # Circuit breaker
+//
+// After Config.BreakerFailures consecutive failed or timed-out Redis calls
+// the breaker opens: reads go to L1 and the loader without touching Redis,
+// and Set and Delete fail at once with ErrBreakerOpen. After
+// Config.BreakerCooldown one call probes Redis; its success closes the
+// breaker. Its state is Stats().Breaker.
+//
 // # Entries
 //
 // L2 stores an envelope: a 19-byte header (format version, flags, codec ID,

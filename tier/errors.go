@@ -20,4 +20,13 @@ var (
 	ErrCorrupt = errors.New("tier: corrupt entry")
 	// ErrNoLoader is returned by Get on a miss when no loader was given.
 	ErrNoLoader = errors.New("tier: miss and no loader")
+	// ErrBreakerOpen is wrapped by the errors of Redis calls refused because
+	// the circuit breaker around Redis is open: Set and Delete return it at
+	// once, without waiting on Redis. Reads never return it; they go on to
+	// the loader.
+	ErrBreakerOpen = errors.New("tier: redis circuit breaker open")
+	// ErrPattern is returned by DeletePattern for a pattern whose namespace
+	// (the part before the first ':') is empty or holds glob characters:
+	// the invalidation must know which namespace's channel to use.
+	ErrPattern = errors.New("tier: pattern must start with a literal namespace")
 )

@@ -32,3 +32,31 @@ func ExampleStore_Get() {
 	// value of greeting from source
 	// value of greeting from l1
 }
+
+// DeletePattern removes the matching keys from Redis (SCAN and UNLINK on
+// every master) and clears L1 on every instance of the fleet. Without Redis,
+// as here, only L1 is cleared.
+func ExampleStore_DeletePattern() {
+	ctx := context.Background()
+	store, err := tier.New(tier.Config{})
+	if err != nil {
+		panic(err)
+	}
+	defer store.Close()
+
+	load := func(ctx context.Context, key string) (any, error) { return "row " + key, nil }
+	store.Get(ctx, "shop:user:1", nil, load)
+	store.WaitL1()
+
+	n, err := store.DeletePattern(ctx, "shop:user:*")
+	fmt.Println("deleted from Redis:", n, err)
+	r, _ := store.Get(ctx, "shop:user:1", nil, load)
+	fmt.Println("next read from", r.Tier)
+
+	_, err = store.DeletePattern(ctx, "*")
+	fmt.Println(err)
+	// Output:
+	// deleted from Redis: 0 <nil>
+	// next read from source
+	// tier: pattern must start with a literal namespace: "*"
+}

@@ -46,21 +46,34 @@ return 0`)
 const refreshLockSuffix = "\x1frefresh"
 
 // l2 is the Redis tier. Every call is bounded by its own timeout and by the
-// caller's deadline, whichever comes first.
+// caller's deadline, whichever comes first, and goes through the circuit
+// breaker: while it is open, calls fail at once with ErrBreakerOpen.
 type l2 struct {
 	rdb     redis.UniversalClient
 	timeout time.Duration
+	br      *breaker
 }
 
-func (c *l2) ctx(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, c.timeout)
+// call runs fn with the call's deadline, unless the breaker is open, and
+// reports its outcome to the breaker.
+func (c *l2) call(ctx context.Context, fn func(ctx context.Context) error) error {
+	if !c.br.allow() {
+		return ErrBreakerOpen
+	}
+	cctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	err := fn(cctx)
+	c.br.record(ctx, err)
+	return err
 }
 
 // get returns the raw entry, or nil and no error when the key is absent.
 func (c *l2) get(ctx context.Context, key string) ([]byte, error) {
-	ctx, cancel := c.ctx(ctx)
-	defer cancel()
-	b, err := c.rdb.Get(ctx, key).Bytes()
+	var b []byte
+	err := c.call(ctx, func(ctx context.Context) (err error) {
+		b, err = c.rdb.Get(ctx, key).Bytes()
+		return err
+	})
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}
@@ -71,9 +84,10 @@ func (c *l2) get(ctx context.Context, key string) ([]byte, error) {
 }
 
 func (c *l2) set(ctx context.Context, key string, raw []byte, ttl time.Duration) error {
-	ctx, cancel := c.ctx(ctx)
-	defer cancel()
-	if err := c.rdb.Set(ctx, key, raw, ttl).Err(); err != nil {
+	err := c.call(ctx, func(ctx context.Context) error {
+		return c.rdb.Set(ctx, key, raw, ttl).Err()
+	})
+	if err != nil {
 		return fmt.Errorf("tier: redis set %q: %w", key, err)
 	}
 	return nil
@@ -81,9 +95,9 @@ func (c *l2) set(ctx context.Context, key string, raw []byte, ttl time.Duration)
 
 // setNX stores raw only when key is absent and reports whether it did.
 func (c *l2) setNX(ctx context.Context, key string, raw []byte, ttl time.Duration) (bool, error) {
-	ctx, cancel := c.ctx(ctx)
-	defer cancel()
-	err := c.rdb.SetArgs(ctx, key, raw, redis.SetArgs{Mode: "NX", TTL: ttl}).Err()
+	err := c.call(ctx, func(ctx context.Context) error {
+		return c.rdb.SetArgs(ctx, key, raw, redis.SetArgs{Mode: "NX", TTL: ttl}).Err()
+	})
 	if errors.Is(err, redis.Nil) {
 		return false, nil
 	}
@@ -96,19 +110,17 @@ func (c *l2) setNX(ctx context.Context, key string, raw []byte, ttl time.Duratio
 // del removes keys, one command per key so that a cluster never sees a
 // cross-slot command, all in one pipeline (go-redis splits it per node).
 func (c *l2) del(ctx context.Context, keys []string) error {
-	ctx, cancel := c.ctx(ctx)
-	defer cancel()
-	if len(keys) == 1 {
-		if err := c.rdb.Unlink(ctx, keys[0]).Err(); err != nil {
-			return fmt.Errorf("tier: redis unlink %q: %w", keys[0], err)
+	err := c.call(ctx, func(ctx context.Context) error {
+		if len(keys) == 1 {
+			return c.rdb.Unlink(ctx, keys[0]).Err()
 		}
-		return nil
-	}
-	_, err := c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, k := range keys {
-			p.Unlink(ctx, k)
-		}
-		return nil
+		_, err := c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, k := range keys {
+				p.Unlink(ctx, k)
+			}
+			return nil
+		})
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("tier: redis unlink %d keys (first %q): %w", len(keys), keys[0], err)
@@ -118,9 +130,11 @@ func (c *l2) del(ctx context.Context, keys []string) error {
 
 // runScript runs a one-key script and reports whether it returned 1.
 func (c *l2) runScript(ctx context.Context, s *redis.Script, key string, args ...any) (bool, error) {
-	ctx, cancel := c.ctx(ctx)
-	defer cancel()
-	n, err := s.Run(ctx, c.rdb, []string{key}, args...).Int()
+	var n int64
+	err := c.call(ctx, func(ctx context.Context) (err error) {
+		n, err = s.Run(ctx, c.rdb, []string{key}, args...).Int64()
+		return err
+	})
 	if err != nil {
 		return false, fmt.Errorf("tier: redis script on %q: %w", key, err)
 	}

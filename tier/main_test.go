@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -27,6 +28,12 @@ func TestMain(m *testing.M) {
 	}
 	shared = srv
 	code := m.Run()
+	if cluster != nil {
+		if err := cluster.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}
 	if err := srv.Close(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		code = 1
@@ -38,6 +45,49 @@ func TestMain(m *testing.M) {
 		}
 	}
 	os.Exit(code)
+}
+
+// The Redis Cluster the package's tests share, started by the first test
+// that needs it and closed by TestMain.
+var (
+	clusterOnce sync.Once
+	cluster     *redistest.Cluster
+	clusterErr  error
+)
+
+func sharedCluster(t testing.TB) *redistest.Cluster {
+	t.Helper()
+	clusterOnce.Do(func() { cluster, clusterErr = redistest.StartCluster() })
+	if clusterErr != nil {
+		t.Fatalf("start cluster: %v", clusterErr)
+	}
+	return cluster
+}
+
+// topology is a Redis deployment the cluster-sensitive tests run against.
+type topology struct {
+	name string
+	// client returns a new client, closed at cleanup: Stores that stand for
+	// separate processes get one each.
+	client func(t testing.TB) redis.UniversalClient
+}
+
+func topologies() []topology {
+	return []topology{
+		{"single", func(t testing.TB) redis.UniversalClient { return shared.Client(t) }},
+		{"cluster", func(t testing.TB) redis.UniversalClient {
+			// Warmed up: the slot map loaded and a connection to every
+			// master, so that a test's first call does not pay for them
+			// within its L2 timeout.
+			cc := sharedCluster(t).Client(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := cc.ForEachShard(ctx, func(ctx context.Context, c *redis.Client) error { return c.Ping(ctx).Err() }); err != nil {
+				t.Fatalf("cluster ping: %v", err)
+			}
+			return cc
+		}},
+	}
 }
 
 // user is a realistic cached value: ten fields, about 300 bytes of msgpack.
@@ -71,12 +121,17 @@ func testKey(t testing.TB) string {
 	return fmt.Sprintf("test:%s:%d", strings.ReplaceAll(t.Name(), "/", "."), keySeq.Add(1))
 }
 
-// newStore returns a Store on rdb (the shared server when nil), closed at
-// cleanup.
+// newStore returns a Store on cfg.Redis (the shared server when nil), with
+// an L2Timeout of one second unless cfg sets one, closed at cleanup.
 func newStore(t testing.TB, cfg Config) *Store {
 	t.Helper()
 	if cfg.Redis == nil {
 		cfg.Redis = shared.Client(t)
+	}
+	if cfg.L2Timeout == 0 {
+		// Generous: the machine may be busy with other tests under -race;
+		// tests of timeouts set their own.
+		cfg.L2Timeout = time.Second
 	}
 	s, err := New(cfg)
 	if err != nil {

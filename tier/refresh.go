@@ -1,6 +1,7 @@
 package tier
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"time"
@@ -24,7 +25,11 @@ func (s *Store) refreshAsync(ctx context.Context, key string, o *Options, load L
 		s.stats.refreshesDen.Add(1)
 		return
 	}
-	s.bg.Add(1)
+	if !s.goStarted() {
+		<-s.workers
+		s.refreshes.Delete(key)
+		return
+	}
 	go func() {
 		defer s.bg.Done()
 		defer func() { <-s.workers }()
@@ -88,6 +93,16 @@ func (s *Store) refresh(ctx context.Context, key string, o *Options, load Loader
 		return
 	}
 	defer s.unlockRefresh(ctx, key)
+	// Another process may have refreshed key and released its lock between
+	// the read above and this lock: reload only if the entry is still the
+	// one read.
+	if cur, err := s.l2.get(ctx, key); err != nil || !bytes.Equal(cur, raw) {
+		if err != nil {
+			s.l2Error(err)
+		}
+		s.stats.refreshesDen.Add(1)
+		return
+	}
 	s.countRefresh(s.loadAndFill(ctx, key, o, load, t, nil, &staleL2{raw: raw, entry: e}))
 }
 
@@ -115,8 +130,15 @@ func (s *Store) unlockRefresh(ctx context.Context, key string) {
 // runs at most one refresh of a key at a time, so its ID suffices.
 func refreshToken(instanceID string) []byte { return []byte(instanceID) }
 
-func (s *Store) countRefresh(_ *flightResult, err error) {
+// countRefresh counts a finished reload. A failed load answered with the
+// stale entry (stale-if-error) returns no error, but the reload failed all
+// the same: count it.
+func (s *Store) countRefresh(fr *flightResult, err error) {
 	s.stats.refreshes.Add(1)
+	if fr != nil && fr.stale {
+		s.stats.refreshErrors.Add(1)
+		return
+	}
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		s.stats.refreshErrors.Add(1)
 		s.report("refresh", "", err)

@@ -15,7 +15,7 @@ type Stats struct {
 	NegativeHits  uint64 // reads answered by a cached "not found"
 	CoalescedWait uint64 // readers that shared another reader's L2 read or load
 	FillWaits     uint64 // times a reader waited for another process's fill
-	StaleFills    uint64 // loaded values not cached because the key changed meanwhile
+	StaleFills    uint64 // values read or loaded but not cached because the key changed meanwhile
 	Corrupt       uint64 // L2 entries that failed to decode (deleted, counted)
 
 	StaleServed     uint64 // stale values served (stale-while-revalidate, stale-if-error)
@@ -28,6 +28,22 @@ type Stats struct {
 	Sets           uint64 // values written through Set
 	Deletes        uint64 // keys deleted through Delete
 	EncodeErrors   uint64 // values the codec could not encode
+
+	InvalidationsSent     uint64 // keys this Store published on the bus
+	MessagesSent          uint64 // bus messages published (a batch of keys is one)
+	InvalidationsReceived uint64 // keys dropped from L1 for other instances' writes
+	MessagesReceived      uint64 // bus messages from other instances
+	BusMalformed          uint64 // bus messages that failed to decode (ignored)
+	BusErrors             uint64 // failed publishes and subscription errors
+	BusDropped            uint64 // queued invalidations replaced by a clear (queue full)
+	Resubscribes          uint64 // subscriptions lost and restored (each cleared L1)
+	L1Clears              uint64 // L1 clears: resubscribes, pattern deletes, version bumps
+	PatternDeleted        uint64 // keys removed from Redis by DeletePattern
+	NamespaceBumps        uint64 // namespace versions this Store incremented
+
+	Breaker         BreakerState // the circuit breaker's state now
+	BreakerOpens    uint64       // times the breaker opened
+	BreakerRejected uint64       // Redis calls skipped because the breaker was open
 }
 
 // counters is the live, atomically updated form of Stats.
@@ -43,6 +59,12 @@ type counters struct {
 	staleServed, refreshes, refreshErrors, refreshesDen atomic.Uint64
 	l1SetsDropped, l1SetsRejected, sets, deletes        atomic.Uint64
 	encodeErrors                                        atomic.Uint64
+
+	invSent, msgSent, invReceived, msgReceived atomic.Uint64
+	busMalformed, busErrors, busDropped        atomic.Uint64
+	resubscribes, l1Clears, patternDeleted     atomic.Uint64
+	namespaceBumps                             atomic.Uint64
+	breakerOpens, breakerRejected              atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
@@ -68,5 +90,19 @@ func (c *counters) snapshot() Stats {
 		Sets:            c.sets.Load(),
 		Deletes:         c.deletes.Load(),
 		EncodeErrors:    c.encodeErrors.Load(),
+
+		InvalidationsSent:     c.invSent.Load(),
+		MessagesSent:          c.msgSent.Load(),
+		InvalidationsReceived: c.invReceived.Load(),
+		MessagesReceived:      c.msgReceived.Load(),
+		BusMalformed:          c.busMalformed.Load(),
+		BusErrors:             c.busErrors.Load(),
+		BusDropped:            c.busDropped.Load(),
+		Resubscribes:          c.resubscribes.Load(),
+		L1Clears:              c.l1Clears.Load(),
+		PatternDeleted:        c.patternDeleted.Load(),
+		NamespaceBumps:        c.namespaceBumps.Load(),
+		BreakerOpens:          c.breakerOpens.Load(),
+		BreakerRejected:       c.breakerRejected.Load(),
 	}
 }

@@ -62,9 +62,12 @@ type Result struct {
 type Store struct {
 	cfg   Config
 	l1    *l1
-	l2    *l2 // nil without Redis
+	l2    *l2  // nil without Redis
+	bus   *bus // nil without Redis or with DisableBus
 	stats counters
 	clock *clock
+
+	versions sync.Map // namespace name -> *NamespaceVersion
 
 	reads     singleflight.Group // L1 misses of one key share one flight
 	refreshes sync.Map           // keys with a background reload running
@@ -72,8 +75,11 @@ type Store struct {
 
 	closing  context.Context // cancelled by Close
 	shutdown context.CancelFunc
-	bg       sync.WaitGroup // background goroutines
 	closed   atomic.Bool
+	// bgMu orders goroutine starts (bg.Add under RLock, after checking
+	// closed) before Close's bg.Wait (after setting closed under Lock).
+	bgMu sync.RWMutex
+	bg   sync.WaitGroup // flights and background reloads
 
 	lastLog    atomic.Int64 // unix nanoseconds of the last log line
 	suppressed atomic.Uint64
@@ -91,20 +97,29 @@ func New(cfg Config) (*Store, error) {
 		s.clock.close()
 		return nil, fmt.Errorf("tier: l1: %w", err)
 	}
-	if cfg.Redis != nil {
-		s.l2 = &l2{rdb: cfg.Redis, timeout: cfg.L2Timeout}
-	}
 	s.closing, s.shutdown = context.WithCancel(context.Background())
+	if cfg.Redis != nil {
+		s.l2 = &l2{rdb: cfg.Redis, timeout: cfg.L2Timeout, br: newBreaker(cfg, s.clock, &s.stats)}
+		if !cfg.DisableBus {
+			s.bus = newBus(s)
+		}
+	}
 	return s, nil
 }
 
 // Close stops the Store's background work, waits for it, and releases L1.
 // It does not close the Redis client. Reads after Close return ErrClosed.
 func (s *Store) Close() error {
-	if !s.closed.CompareAndSwap(false, true) {
+	s.bgMu.Lock()
+	already := s.closed.Swap(true)
+	s.bgMu.Unlock()
+	if already {
 		return nil
 	}
 	s.shutdown()
+	if s.bus != nil {
+		s.bus.close()
+	}
 	s.bg.Wait()
 	s.l1.close()
 	s.clock.close()
@@ -112,7 +127,14 @@ func (s *Store) Close() error {
 }
 
 // Stats returns a snapshot of the Store's counters.
-func (s *Store) Stats() Stats { return s.stats.snapshot() }
+func (s *Store) Stats() Stats {
+	st := s.stats.snapshot()
+	st.Breaker = BreakerDisabled
+	if s.l2 != nil {
+		st.Breaker = s.l2.br.current()
+	}
+	return st
+}
 
 // InstanceID returns the ID this Store uses in invalidation messages.
 func (s *Store) InstanceID() string { return s.cfg.InstanceID }
@@ -188,6 +210,18 @@ func (e *l1Entry) result(t Tier, stale bool) Result {
 	}
 }
 
+// goStarted registers a goroutine of the Store's with bg, unless the Store
+// is closed. The caller calls bg.Done when it ends.
+func (s *Store) goStarted() bool {
+	s.bgMu.RLock()
+	defer s.bgMu.RUnlock()
+	if s.closed.Load() {
+		return false
+	}
+	s.bg.Add(1)
+	return true
+}
+
 // getDue handles an L1 entry past its check time: due for refresh-ahead,
 // servable stale while it revalidates, or too old to serve but for an error.
 func (s *Store) getDue(ctx context.Context, key string, o *Options, load Loader, e *l1Entry) (Result, error) {
@@ -236,6 +270,10 @@ func (s *Store) getShared(ctx context.Context, key string, o *Options, load Load
 	leader := false // set by the flight's function, read after its result
 	ch := s.reads.DoChan(key, func() (any, error) {
 		leader = true
+		if !s.goStarted() {
+			return nil, ErrClosed
+		}
+		defer s.bg.Done()
 		// The flight outlives any one reader: detach it from the first
 		// reader's cancellation and bound it on its own.
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.LoadTimeout)
@@ -270,6 +308,11 @@ func (s *Store) getShared(ctx context.Context, key string, o *Options, load Load
 
 // fetch is one flight: L2, then (on a miss) the fleet-wide fill and load.
 func (s *Store) fetch(ctx context.Context, key string, o *Options, load Loader) (*flightResult, error) {
+	if s.bus != nil && o.L1TTL >= 0 {
+		// Subscribed before the ticket: a write elsewhere after this point
+		// reaches the fence or the filled entry.
+		s.bus.ensure(ctx, key)
+	}
 	t := s.l1.begin(key)
 	defer s.l1.end(t)
 	if s.l2 == nil {
@@ -316,7 +359,9 @@ func (s *Store) fetch(ctx context.Context, key string, o *Options, load Loader) 
 		now := time.Now().UnixNano()
 		if now < e.freshUntil {
 			s.stats.l2Hits.Add(1)
-			s.fillL1(key, e, o, len(raw), t)
+			if !s.fillL1(key, e, o, len(raw), t) {
+				s.stats.staleFills.Add(1)
+			}
 			return &flightResult{entry: e, tier: TierL2}, nil
 		}
 		if now < e.freshUntil+int64(o.StaleWhileRevalidate) {
@@ -528,8 +573,9 @@ func (s *Store) l1TTL(e *l1Entry, o *Options) time.Duration {
 
 // Set writes value under key to L2 and L1. A value the codec cannot encode
 // is an error wrapping codec.ErrEncode, and nothing is written. A Redis
-// failure is returned (and counted); L1 holds the new value either way, and a
-// fill in flight for key does not overwrite it.
+// failure is returned (and counted) and the key is dropped from L1, so that
+// the next read goes to the source. A fill in flight for key does not
+// overwrite what Set wrote.
 func (s *Store) Set(ctx context.Context, key string, value any, o *Options) error {
 	if o == nil {
 		o = &defaultOptions
@@ -544,8 +590,16 @@ func (s *Store) Set(ctx context.Context, key string, value any, o *Options) erro
 	s.stats.sets.Add(1)
 	var l2err error
 	if s.l2 != nil {
+		if s.bus != nil && o.L1TTL >= 0 {
+			s.bus.ensure(ctx, key)
+		}
 		if l2err = s.l2.set(ctx, key, raw, ttl); l2err != nil {
 			s.l2Error(l2err)
+		}
+		// Even after a failure: the write may have landed, and the caller
+		// may have changed the source.
+		if s.bus != nil {
+			s.bus.publish(key)
 		}
 	}
 	if o.L1TTL >= 0 && l2err == nil {
@@ -577,6 +631,9 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 	for _, k := range keys {
 		s.l1.invalidate(k)
 	}
+	if s.bus != nil {
+		s.bus.publish(keys...)
+	}
 	return err
 }
 
@@ -590,10 +647,19 @@ func (s *Store) InvalidateLocal(keys ...string) {
 
 // ClearLocal empties this Store's L1 at once and makes every fill in flight
 // stale.
-func (s *Store) ClearLocal() { s.l1.clear() }
+func (s *Store) ClearLocal() { s.clearLocal() }
 
-// l2Error counts and reports a failed Redis call.
+func (s *Store) clearLocal() {
+	s.stats.l1Clears.Add(1)
+	s.l1.clear()
+}
+
+// l2Error counts and reports a failed Redis call; a call the open breaker
+// refused is counted as such (BreakerRejected) and not reported.
 func (s *Store) l2Error(err error) {
+	if errors.Is(err, ErrBreakerOpen) {
+		return
+	}
 	s.stats.l2Errors.Add(1)
 	s.report("redis", "", err)
 }

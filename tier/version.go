@@ -1,0 +1,131 @@
+package tier
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// versionKeyPrefix starts the Redis key that holds a namespace's version.
+// The unit separator cannot appear in keys built by package keys, so it
+// never collides with a cached key, and no pattern DeletePattern accepts
+// (which must start with a literal namespace) matches it.
+const versionKeyPrefix = "\x1ftiercache\x1fversion\x1f"
+
+// NamespaceVersion is the current version of one namespace, shared by the
+// fleet through a counter in Redis. Building keys under the current version
+// (keys.Namespace.Versioned) makes Bump an O(1) invalidation of every key of
+// the namespace: from then on, every instance builds keys of the new
+// version, which are misses; the old entries expire by their TTL (or go with
+// DeletePattern on the old version's pattern).
+//
+// Get answers from memory once the version is known: an atomic load. Bumps
+// by other instances arrive on the namespace's invalidation channel; after a
+// lost subscription the version is read again from Redis.
+type NamespaceVersion struct {
+	s     *Store
+	name  string
+	v     atomic.Uint64
+	known atomic.Bool
+}
+
+// NamespaceVersion returns the version tracker of the namespace called name
+// (as in keys.NewNamespace; without any "@v" suffix). Hold on to it: Get is
+// cheapest on a tracker kept by the caller.
+func (s *Store) NamespaceVersion(name string) *NamespaceVersion {
+	return s.namespaceVersion(name)
+}
+
+func (s *Store) namespaceVersion(name string) *NamespaceVersion {
+	if v, ok := s.versions.Load(name); ok {
+		return v.(*NamespaceVersion)
+	}
+	v, _ := s.versions.LoadOrStore(name, &NamespaceVersion{s: s, name: name})
+	return v.(*NamespaceVersion)
+}
+
+// loadedVersion returns name's tracker if one was asked for, else nil.
+func (s *Store) loadedVersion(name string) *NamespaceVersion {
+	if v, ok := s.versions.Load(name); ok {
+		return v.(*NamespaceVersion)
+	}
+	return nil
+}
+
+// Name returns the namespace's name.
+func (v *NamespaceVersion) Name() string { return v.name }
+
+// Get returns the namespace's current version: 0 until it is first bumped.
+// Once known it is answered from memory. Until then it is read from Redis;
+// if that fails, Get returns 0 (or the last version seen) with the error,
+// and tries Redis again on the next call.
+func (v *NamespaceVersion) Get(ctx context.Context) (uint64, error) {
+	if v.known.Load() {
+		return v.v.Load(), nil
+	}
+	if v.s.bus != nil {
+		v.s.bus.ensureNS(ctx, v.name) // so that bumps reach this instance
+	}
+	err := v.reload(ctx)
+	return v.v.Load(), err
+}
+
+// Bump increments the namespace's version in Redis (INCR), tells every
+// instance, and returns the new version.
+func (v *NamespaceVersion) Bump(ctx context.Context) (uint64, error) {
+	if v.s.l2 == nil {
+		n := v.v.Add(1)
+		v.known.Store(true)
+		return n, nil
+	}
+	var n int64
+	err := v.s.l2.call(ctx, func(ctx context.Context) (err error) {
+		n, err = v.s.cfg.Redis.Incr(ctx, versionKeyPrefix+v.name).Result()
+		return err
+	})
+	if err != nil {
+		v.s.l2Error(err)
+		return 0, fmt.Errorf("tier: bump version of namespace %q: %w", v.name, err)
+	}
+	v.observe(uint64(n))
+	v.s.stats.namespaceBumps.Add(1)
+	if v.s.bus != nil {
+		v.s.bus.publishVersion(v.name, uint64(n))
+	}
+	return uint64(n), nil
+}
+
+// reload reads the version from Redis.
+func (v *NamespaceVersion) reload(ctx context.Context) error {
+	if v.s.l2 == nil {
+		v.known.Store(true)
+		return nil
+	}
+	var n uint64
+	err := v.s.l2.call(ctx, func(ctx context.Context) (err error) {
+		n, err = v.s.cfg.Redis.Get(ctx, versionKeyPrefix+v.name).Uint64()
+		return err
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		if !errors.Is(err, ErrBreakerOpen) {
+			v.s.l2Error(err)
+		}
+		return fmt.Errorf("tier: read version of namespace %q: %w", v.name, err)
+	}
+	v.observe(n)
+	return nil
+}
+
+// observe records a version read or announced; versions only grow.
+func (v *NamespaceVersion) observe(n uint64) {
+	for {
+		cur := v.v.Load()
+		if n <= cur || v.v.CompareAndSwap(cur, n) {
+			break
+		}
+	}
+	v.known.Store(true)
+}
