@@ -41,16 +41,16 @@ const (
 // distributions, with a bare ristretto Get and a bare go-redis GET (plus
 // msgpack decode) as floors. Names are Path/Variant/Library.
 func BenchmarkPeers(b *testing.B) {
-	b.Run("L1Hit", benchL1Hit)
-	b.Run("L2Hit", benchL2Hit)
-	b.Run("MissLoad", benchMissLoad)
-	b.Run("Set", benchSet)
-	b.Run("Mixed", benchMixed)
-	b.Run("Stampede", benchStampede)
+	b.Run("L1Hit", benchPeerL1Hit)
+	b.Run("L2Hit", benchPeerL2Hit)
+	b.Run("MissLoad", benchPeerMissLoad)
+	b.Run("Set", benchPeerSet)
+	b.Run("Mixed", benchPeerMixed)
+	b.Run("Stampede", benchPeerStampede)
 }
 
-// benchL1Hit reads keys every library holds in its L1 (L1+L2 layout).
-func benchL1Hit(b *testing.B) {
+// benchPeerL1Hit reads keys every library holds in its L1 (L1+L2 layout).
+func benchPeerL1Hit(b *testing.B) {
 	ctx := context.Background()
 	ks := newKeySpace(hitKeys)
 	for _, d := range distributions {
@@ -101,8 +101,8 @@ func benchL1Hit(b *testing.B) {
 	}
 }
 
-// benchL2Hit reads keys every library holds in Redis, with its L1 off.
-func benchL2Hit(b *testing.B) {
+// benchPeerL2Hit reads keys every library holds in Redis, with its L1 off.
+func benchPeerL2Hit(b *testing.B) {
 	ctx := context.Background()
 	ks := newKeySpace(hitKeys)
 	for _, d := range distributions {
@@ -163,9 +163,9 @@ func benchL2Hit(b *testing.B) {
 	}
 }
 
-// benchMissLoad reads a key no tier holds: the library loads it from the
+// benchPeerMissLoad reads a key no tier holds: the library loads it from the
 // source and caches it.
-func benchMissLoad(b *testing.B) {
+func benchPeerMissLoad(b *testing.B) {
 	ctx := context.Background()
 	for _, l := range allLayers {
 		b.Run(l.String(), func(b *testing.B) {
@@ -191,8 +191,8 @@ func benchMissLoad(b *testing.B) {
 	}
 }
 
-// benchSet writes values into the cache.
-func benchSet(b *testing.B) {
+// benchPeerSet writes values into the cache.
+func benchPeerSet(b *testing.B) {
 	ctx := context.Background()
 	ks := newKeySpace(hitKeys)
 	p := newProduct("p0", 1)
@@ -217,12 +217,12 @@ func benchSet(b *testing.B) {
 	}
 }
 
-// benchMixed runs a parallel workload of reads (read-through) and
+// benchPeerMixed runs a parallel workload of reads (read-through) and
 // mixedWritePercent writes over mixedKeys keys with an L1 bound to a tenth of
 // them. It reports hit% (reads not loaded from the source) and, with Redis,
 // l1hit% (reads that did not reach Redis: 1 - Redis GETs / reads, counting
 // the GETs clients sent, not those scripts ran).
-func benchMixed(b *testing.B) {
+func benchPeerMixed(b *testing.B) {
 	ks := newKeySpace(mixedKeys)
 	for _, d := range distributions {
 		b.Run(d.name, func(b *testing.B) {
@@ -312,10 +312,10 @@ func preload(b *testing.B, s subject, ks *keySpace) {
 	time.Sleep(10 * time.Millisecond) // asynchronous L2 writes (gocache's loadable)
 }
 
-// benchStampede has stampedeReaders readers ask for one missing key at once,
+// benchPeerStampede has stampedeReaders readers ask for one missing key at once,
 // spread over stampedeInstances instances of the library (as many service
 // processes) sharing one Redis, and reports the source loads per stampede.
-func benchStampede(b *testing.B) {
+func benchPeerStampede(b *testing.B) {
 	for _, lib := range libraries {
 		b.Run(lib.name, func(b *testing.B) {
 			src := &source{delay: stampedeLoadDelay}

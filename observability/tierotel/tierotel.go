@@ -44,7 +44,7 @@ func DefaultBuckets() []float64 {
 // callback. It is safe for concurrent use.
 type Metrics struct {
 	rows     []metrics.Counter
-	counters map[string]metric.Int64ObservableCounter // by row name
+	counters map[string]metric.Int64Observable // by row name: counters, and gauges for Gauge rows
 	latency  metric.Float64Histogram
 	reg      metric.Registration
 
@@ -70,7 +70,7 @@ func New(meter metric.Meter, cfg Config) (*Metrics, error) {
 	}
 	m := &Metrics{
 		rows:     metrics.Counters(),
-		counters: map[string]metric.Int64ObservableCounter{},
+		counters: map[string]metric.Int64Observable{},
 		readers:  map[string]metrics.StatsReader{},
 	}
 	var observables []metric.Observable
@@ -78,7 +78,13 @@ func New(meter metric.Meter, cfg Config) (*Metrics, error) {
 		if _, ok := m.counters[r.Name]; ok {
 			continue
 		}
-		c, err := meter.Int64ObservableCounter(InstrumentName(r.Name), metric.WithDescription(r.Help))
+		var c metric.Int64Observable
+		var err error
+		if r.Gauge {
+			c, err = meter.Int64ObservableGauge(InstrumentName(r.Name), metric.WithDescription(r.Help))
+		} else {
+			c, err = meter.Int64ObservableCounter(InstrumentName(r.Name), metric.WithDescription(r.Help))
+		}
 		if err != nil {
 			return nil, fmt.Errorf("tierotel: counter %s: %w", r.Name, err)
 		}

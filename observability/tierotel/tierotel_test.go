@@ -55,6 +55,10 @@ func collect(t *testing.T, r *sdkmetric.ManualReader) map[string]float64 {
 				for _, p := range d.DataPoints {
 					out[m.Name+attrs(p.Attributes)] = float64(p.Value)
 				}
+			case metricdata.Gauge[int64]:
+				for _, p := range d.DataPoints {
+					out[m.Name+attrs(p.Attributes)] = float64(p.Value)
+				}
 			case metricdata.Histogram[float64]:
 				for _, p := range d.DataPoints {
 					out[m.Name+attrs(p.Attributes)] = float64(p.Count)
@@ -129,6 +133,8 @@ func TestMetrics(t *testing.T) {
 		{"tiercache.loads{result=ok,strategy=sessions}", 1},
 		{"tiercache.loads{result=error,strategy=sessions}", 1},
 		{"tiercache.redis_errors{strategy=sessions}", 0},
+		{"tiercache.breaker_state{result=closed,strategy=sessions}", 1},
+		{"tiercache.breaker_state{result=open,strategy=sessions}", 0},
 		{"tiercache.read.duration{strategy=sessions,tier=source}", 1},
 		{"tiercache.read.duration{strategy=sessions,tier=l1}", 1},
 		{"tiercache.read.duration{strategy=sessions,tier=l2}", 1},

@@ -143,7 +143,11 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			if r.Result != "" {
 				labels = append(labels, r.Result)
 			}
-			m, err := prometheus.NewConstMetric(c.descs[r.Name], prometheus.CounterValue, float64(r.Value(&st)), labels...)
+			kind := prometheus.CounterValue
+			if r.Gauge {
+				kind = prometheus.GaugeValue
+			}
+			m, err := prometheus.NewConstMetric(c.descs[r.Name], kind, float64(r.Value(&st)), labels...)
 			if err != nil {
 				m = prometheus.NewInvalidMetric(c.descs[r.Name], err)
 			}

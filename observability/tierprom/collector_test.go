@@ -49,6 +49,8 @@ func gathered(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 			switch f.GetType() {
 			case dto.MetricType_COUNTER:
 				out[id] = m.GetCounter().GetValue()
+			case dto.MetricType_GAUGE:
+				out[id] = m.GetGauge().GetValue()
 			case dto.MetricType_HISTOGRAM:
 				out[id] = float64(m.GetHistogram().GetSampleCount())
 			}
@@ -126,6 +128,9 @@ func TestCollector(t *testing.T) {
 		{"tiercache_sets_total{strategy=products}", 1},
 		{"tiercache_deletes_total{strategy=products}", 1},
 		{"tiercache_redis_errors_total{strategy=products}", 0},
+		{"tiercache_breaker_state{result=closed,strategy=products}", 1},
+		{"tiercache_breaker_state{result=open,strategy=products}", 0},
+		{"tiercache_invalidations_total{result=sent,strategy=products}", 0},
 		{"tiercache_read_duration_seconds{strategy=products,tier=source}", 2},
 		{"tiercache_read_duration_seconds{strategy=products,tier=l1}", 2},
 		{"tiercache_read_duration_seconds{strategy=products,tier=l2}", 1},
