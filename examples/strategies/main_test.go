@@ -34,11 +34,14 @@ func TestRun(t *testing.T) {
 		}
 	}
 	var reads, l1 int
-	for _, name := range []string{"products", "profiles", "carts", "rates"} {
+	for name, strat := range map[string]string{"products": "cache-aside", "profiles": "write-through", "carts": "write-behind", "rates": "refresh-ahead"} {
 		f, ok := rows[name]
 		if !ok {
 			t.Errorf("no report line for %s:\n%s", name, report)
 			continue
+		}
+		if got := f[len(f)-1]; got != strat {
+			t.Errorf("%s uses %s; want %s", name, got, strat)
 		}
 		r, _ := strconv.Atoi(f[1])
 		h, _ := strconv.Atoi(f[2])
@@ -48,6 +51,12 @@ func TestRun(t *testing.T) {
 		}
 		reads += r
 		l1 += h
+	}
+	// Write-behind coalesces writes of one cart: fewer database writes than Sets.
+	if f := rows["carts"]; f != nil {
+		if w, _ := strconv.Atoi(f[5]); w == 0 {
+			t.Errorf("carts: no database writes after the flush:\n%s", report)
+		}
 	}
 	if l1*2 < reads {
 		t.Errorf("L1 answered %d of %d reads; want most of them under a Zipf workload", l1, reads)

@@ -46,9 +46,8 @@ func run(ctx context.Context, cfg config) error {
 	defer d.Close()
 
 	t0 := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
-	// One line per data type: its strategy's constructor. When WriteThrough,
-	// WriteBehind and RefreshAhead land, switching a type is changing its
-	// build function (and the strategy name beside it).
+	// One line per data type: its strategy's constructor. Switching a type to
+	// another strategy is changing that line (and the name beside it).
 	kinds := []kind{
 		newKind(kindSpec[Product]{
 			name: "products", strategy: "cache-aside", writePercent: 2, ttl: 10 * time.Minute,
@@ -60,27 +59,27 @@ func run(ctx context.Context, cfg config) error {
 			},
 		}),
 		newKind(kindSpec[Profile]{
-			name: "profiles", strategy: "cache-aside (write-through when it lands)", writePercent: 10, ttl: 30 * time.Minute,
+			name: "profiles", strategy: "write-through", writePercent: 10, ttl: 30 * time.Minute,
 			build: func(s *tier.Store, src strategy.Source[Profile], o strategy.Options) (strategy.Strategy[Profile], error) {
-				return strategy.NewCacheAside(s, src, o) // lead: strategy.NewWriteThrough
+				return strategy.NewWriteThrough(s, src, o)
 			},
 			make: func(id string, v int) Profile {
 				return Profile{ID: id, Name: "Customer " + id, Email: id + "@example.com", Language: "en", Updated: t0.Add(time.Duration(v) * time.Second)}
 			},
 		}),
 		newKind(kindSpec[Cart]{
-			name: "carts", strategy: "cache-aside (write-behind when it lands)", writePercent: 40, ttl: time.Hour,
+			name: "carts", strategy: "write-behind", writePercent: 40, ttl: time.Hour,
 			build: func(s *tier.Store, src strategy.Source[Cart], o strategy.Options) (strategy.Strategy[Cart], error) {
-				return strategy.NewCacheAside(s, src, o) // lead: strategy.NewWriteBehind
+				return strategy.NewWriteBehind(s, src, o, strategy.WriteBehindConfig[Cart]{})
 			},
 			make: func(id string, v int) Cart {
 				return Cart{ID: id, Items: []CartItem{{ProductID: "p" + strconv.Itoa(v%idsPerType), Quantity: 1 + v%3}}}
 			},
 		}),
 		newKind(kindSpec[Rate]{
-			name: "rates", strategy: "cache-aside (refresh-ahead when it lands)", writePercent: 1, ttl: time.Minute,
+			name: "rates", strategy: "refresh-ahead", writePercent: 1, ttl: time.Minute,
 			build: func(s *tier.Store, src strategy.Source[Rate], o strategy.Options) (strategy.Strategy[Rate], error) {
-				return strategy.NewCacheAside(s, src, o) // lead: strategy.NewRefreshAhead
+				return strategy.NewRefreshAhead(s, src, o)
 			},
 			make: func(id string, v int) Rate {
 				return Rate{ID: id, Value: 1 + float64(v%100)/1000, AsOf: t0.Add(time.Duration(v) * time.Second), Provider: "ecb"}
@@ -135,6 +134,11 @@ func run(ctx context.Context, cfg config) error {
 		return err
 	}
 	_ = bar.Finish()
+	for _, k := range kinds {
+		if err := k.drain(ctx); err != nil {
+			return err
+		}
+	}
 
 	fmt.Fprintf(cfg.out, "%d operations by %d clients in %v against %s\n\n", cfg.ops, cfg.workers, elapsed.Round(time.Millisecond), d.dialect)
 	tw := tabwriter.NewWriter(cfg.out, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -151,6 +155,9 @@ type kind interface {
 	open(ctx context.Context, d *db, rdb redis.UniversalClient) error
 	op(ctx context.Context, r *rand.Rand, id int) (time.Duration, error)
 	record(lat []time.Duration)
+	// drain waits until every write the strategy accepted reached the
+	// database (write-behind queues them).
+	drain(ctx context.Context) error
 	report() kindReport
 	close()
 }
@@ -233,6 +240,15 @@ func (k *kindOf[V]) op(ctx context.Context, r *rand.Rand, i int) (time.Duration,
 	return time.Since(start), nil
 }
 
+func (k *kindOf[V]) drain(ctx context.Context) error {
+	if f, ok := k.s.(interface{ Flush(context.Context) error }); ok {
+		if err := f.Flush(ctx); err != nil {
+			return fmt.Errorf("%s: flush: %w", k.name, err)
+		}
+	}
+	return nil
+}
+
 func (k *kindOf[V]) record(lat []time.Duration) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -255,8 +271,10 @@ func (k *kindOf[V]) report() kindReport {
 
 func (k *kindOf[V]) close() {
 	if k.s != nil {
-		if c, ok := k.s.(interface{ Close() error }); ok {
-			_ = c.Close() // write-behind drains its queue here
+		if c, ok := k.s.(interface{ Close(context.Context) error }); ok {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			_ = c.Close(ctx) // write-behind writes what is still queued, then stops its flusher
+			cancel()
 		}
 	}
 	if k.store != nil {
