@@ -130,7 +130,6 @@ func TestCollector(t *testing.T) {
 		{"tiercache_redis_errors_total{strategy=products}", 0},
 		{"tiercache_breaker_state{result=closed,strategy=products}", 1},
 		{"tiercache_breaker_state{result=open,strategy=products}", 0},
-		{"tiercache_invalidations_total{result=sent,strategy=products}", 0},
 		{"tiercache_read_duration_seconds{strategy=products,tier=source}", 2},
 		{"tiercache_read_duration_seconds{strategy=products,tier=l1}", 2},
 		{"tiercache_read_duration_seconds{strategy=products,tier=l2}", 1},
