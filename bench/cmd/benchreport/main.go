@@ -132,7 +132,7 @@ var laterSections = []struct {
 	prefixes     []string
 }{
 	{"Strategies", "the strategies (write-through, write-behind, refresh-ahead)", []string{"Strategy", "Strategies", "WriteBehind", "WriteThrough", "RefreshAhead"}},
-	{"Coherence", "coherence (invalidation bus, fill lock)", []string{"Coherence", "Invalidation", "Bus"}},
+	{"Coherence", "coherence (invalidation bus, fill lock, breaker)", []string{"Coherence", "Invalidation", "Bus", "ReadBreaker", "Breaker"}},
 	{"HTTP middleware", "the HTTP middleware", []string{"HTTP", "Middleware"}},
 }
 
