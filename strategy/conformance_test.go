@@ -143,3 +143,51 @@ func TestL1HitAllocatesNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestVersionedNamespaces runs every strategy with Options.Versioned: keys
+// are built under the namespace's current version, and writes, reads and
+// deletes behave as without it.
+func TestVersionedNamespaces(t *testing.T) {
+	for _, impl := range implementations {
+		t.Run(impl.name, func(t *testing.T) {
+			ctx := ctxT(t)
+			store := newStore(t)
+			src := newMemSource()
+			o := testOptions(t)
+			o.Versioned = true
+			s, flush := impl.make(t, store, src, o)
+			sync := func() {
+				if flush != nil {
+					if err := flush(ctx); err != nil {
+						t.Fatalf("flush: %v", err)
+					}
+				}
+				store.WaitL1()
+			}
+			want := Profile{ID: "1", Name: "ada", Version: 1}
+			if err := s.Set(ctx, "1", want); err != nil {
+				t.Fatal(err)
+			}
+			sync()
+			if got, err := s.Get(ctx, "1"); err != nil || got != want {
+				t.Errorf("Get = %+v, %v; want %+v", got, err, want)
+			}
+			if got, ok := src.get("1"); !ok || got != want {
+				t.Errorf("source holds %+v, %v; want %+v", got, ok, want)
+			}
+			if _, err := store.NamespaceVersion(o.Namespace).Bump(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Delete(ctx, "1"); err != nil {
+				t.Fatal(err)
+			}
+			sync()
+			if got, err := s.Get(ctx, "1"); !errors.Is(err, strategy.ErrNotFound) {
+				t.Errorf("Get after Delete = %+v, %v; want ErrNotFound", got, err)
+			}
+			if _, ok := src.get("1"); ok {
+				t.Errorf("source still holds 1 after Delete")
+			}
+		})
+	}
+}

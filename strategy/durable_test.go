@@ -260,6 +260,7 @@ func TestWriteBehindDurableClaimsAfterIdle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	written := time.Now() // no entry can be idle for longer than since now
 	for v := 1; v <= 3; v++ {
 		for _, id := range []string{"x", "y"} {
 			if err := a.Set(ctx, id, Profile{ID: id, Version: v}); err != nil {
@@ -279,14 +280,13 @@ func TestWriteBehindDurableClaimsAfterIdle(t *testing.T) {
 	if err := a.Close(short); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Close with a hung source = %v; want context.DeadlineExceeded", err)
 	}
-	stopped := time.Now()
 
 	src := newWBSource()
 	src.put(Profile{ID: "y", Version: 0})
 	b := newWriteBehind(t, newPatientStore(t), src, o, cfg)
 	eventually(t, "the journal is empty", func() bool { return rdb.XLen(ctx, stream).Val() == 0 && b.Stats().Pending == 0 })
-	if d := time.Since(stopped); d < cfg.ClaimIdle {
-		t.Errorf("writes claimed %v after their owner stopped; want at least ClaimIdle %v", d, cfg.ClaimIdle)
+	if d := time.Since(written); d < cfg.ClaimIdle {
+		t.Errorf("writes claimed %v after they were written; want at least ClaimIdle %v", d, cfg.ClaimIdle)
 	}
 	if p, ok := src.get("x"); !ok || p.Version != 3 {
 		t.Errorf("source holds %+v, %v for x; want version 3", p, ok)
@@ -297,6 +297,11 @@ func TestWriteBehindDurableClaimsAfterIdle(t *testing.T) {
 	if st := b.Stats(); st.Claimed != 7 || st.Written != 2 {
 		t.Errorf("Stats = %+v; want 7 claimed, 2 written", st)
 	}
+	// The stopped instance's consumer goes once it is idle and empty.
+	eventually(t, "the stopped instance's consumer is dropped", func() bool {
+		cs, err := rdb.XInfoConsumers(ctx, stream, "tiercache").Result()
+		return err == nil && len(cs) == 1
+	})
 }
 
 // TestWriteBehindDurableOnCluster runs the journal on a Redis Cluster: its

@@ -131,6 +131,39 @@ func (j *journal) claim(ctx context.Context) ([]redis.XMessage, error) {
 	}
 }
 
+// dropConsumerScript deletes a consumer from the group if it holds no
+// pending entry, atomically: a consumer deleted with entries pending would
+// orphan them (they would be in no pending list, so never claimed).
+var dropConsumerScript = redis.NewScript(`
+local p = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2])
+if #p == 0 then
+  return redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
+end
+return -1`)
+
+// prune removes the consumers of instances gone for longer than claimIdle
+// whose writes have all been claimed, so that restarts do not grow the group
+// forever. A live but quiet consumer removed this way is recreated by its
+// next write.
+func (j *journal) prune(ctx context.Context) error {
+	consumers, err := j.rdb.XInfoConsumers(ctx, j.key, j.group).Result()
+	if err != nil {
+		if strings.HasPrefix(err.Error(), "NOGROUP") || strings.HasPrefix(err.Error(), "ERR no such key") {
+			return nil
+		}
+		return fmt.Errorf("strategy: journal consumers of %q: %w", j.key, err)
+	}
+	for _, c := range consumers {
+		if c.Name == j.consumer || c.Pending > 0 || c.Idle < j.claimIdle {
+			continue
+		}
+		if err := dropConsumerScript.Run(ctx, j.rdb, []string{j.key}, j.group, c.Name).Err(); err != nil {
+			return fmt.Errorf("strategy: journal drop consumer %q of %q: %w", c.Name, j.key, err)
+		}
+	}
+	return nil
+}
+
 // order is the position of a write in the journal (or, without a journal,
 // in this process): of two writes of one key, the later one wins.
 type order struct{ ms, seq uint64 }

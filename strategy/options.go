@@ -51,8 +51,9 @@ type Options struct {
 	// ("{Namespace}@v{N}:{Entity}:{id}", see keys.Namespace.Versioned), kept
 	// in Redis and followed by every instance through the Store (see
 	// tier.NamespaceVersion): bumping it invalidates every key of the
-	// namespace at once. The version is read from Redis on first use; while
-	// it cannot be, reads go to the source uncached and writes fail.
+	// namespace at once. The version is read from Redis on first use (and
+	// again once every L1TTLCap of the Store); while it is not known, reads
+	// go to the source uncached and writes fail.
 	Versioned bool
 
 	// RefreshAfter, between 0 and 1, is the fraction of TTL after which a

@@ -269,7 +269,7 @@ func (w *WriteBehind[V]) Get(ctx context.Context, id string) (V, error) {
 
 // loadQueued is the loader: a queued write is newer than the source.
 func (w *WriteBehind[V]) loadQueued(ctx context.Context, key string) (any, error) {
-	id := key[len(w.b.prefix):]
+	id := idOf(key)
 	w.mu.Lock()
 	op := w.pending[id]
 	if op == nil {
@@ -312,7 +312,7 @@ func (w *WriteBehind[V]) Delete(ctx context.Context, id string) error {
 }
 
 func (w *WriteBehind[V]) write(ctx context.Context, id string, v V, del bool) error {
-	key, err := w.b.key(id)
+	key, err := w.b.keyFor(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -329,9 +329,7 @@ func (w *WriteBehind[V]) write(ctx context.Context, id string, v V, del bool) er
 				return fmt.Errorf("strategy: encode %q: %w", key, err)
 			}
 		}
-		jctx, cancel := context.WithTimeout(ctx, w.cfg.WriteTimeout)
-		sid, err := w.journal.append(jctx, id, del, payload)
-		cancel()
+		sid, err := w.journal.append(ctx, id, del, payload)
 		if err == nil {
 			op.order, err = parseStreamID(sid)
 		}
@@ -873,10 +871,13 @@ func (w *WriteBehind[V]) heartbeat() {
 func (w *WriteBehind[V]) recover() {
 	ctx, cancel := context.WithTimeout(w.base, w.cfg.WriteTimeout)
 	msgs, err := w.journal.claim(ctx)
-	cancel()
 	if err != nil {
 		w.journalErrs.Add(1)
 	}
+	if err := w.journal.prune(ctx); err != nil {
+		w.journalErrs.Add(1)
+	}
+	cancel()
 	if len(msgs) == 0 {
 		return
 	}
@@ -910,7 +911,7 @@ func (w *WriteBehind[V]) decodeEntry(sid string, f map[string]any) (*wbOp[V], er
 	}
 	id, _ := f[fieldID].(string)
 	kind, _ := f[fieldOp].(string)
-	if _, err := w.b.key(id); err != nil {
+	if _, err := w.b.ns.Key(w.b.entity, id); err != nil {
 		return nil, fmt.Errorf("strategy: journal entry %s: %w", sid, err)
 	}
 	op := &wbOp[V]{id: id, order: o, journal: []string{sid}, claimed: true}

@@ -439,7 +439,9 @@ func TestWriteBehindCacheFailureHealsAfterFlush(t *testing.T) {
 	proxy := redistest.StartProxy(t, shared.Addr())
 	rdb := redis.NewClient(redistest.ClientOptions(proxy.Addr()))
 	t.Cleanup(func() { rdb.Close() })
-	store, err := tier.New(tier.Config{Redis: rdb})
+	// The breaker off: this test is about healing, and the failures below
+	// (the Set, the bus's reconnects) would open it on a slow machine.
+	store, err := tier.New(tier.Config{Redis: rdb, L2Timeout: 2 * time.Second, BreakerFailures: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/tiercache/tiercache/codec"
 )
 
 // redisAnswer is an error as Redis answers it (go-redis's redis.Error).
@@ -132,6 +135,8 @@ func TestBreakerFaults(t *testing.T) {
 				BreakerCooldown: 100 * time.Millisecond,
 			})
 			cached := testKey(t)
+			// Subscribed first: a confirmation after the read would clear L1.
+			subscribe(t, cached, s)
 			if _, err := s.Get(ctx, cached, &userOptions, constLoader(sampleUser(1)).load); err != nil {
 				t.Fatal(err)
 			}
@@ -361,5 +366,68 @@ func TestConvergesAfterFaults(t *testing.T) {
 		st := s.Stats()
 		t.Logf("store %d: breaker %v, opens %d, resubscribes %d, L1 clears %d, bus errors %d, invalidations received %d",
 			i, st.Breaker, st.BreakerOpens, st.Resubscribes, st.L1Clears, st.BusErrors, st.InvalidationsReceived)
+	}
+}
+
+// marshalCounter is a codec that counts its Marshal calls.
+type marshalCounter struct {
+	codec.MsgPack
+	calls atomic.Int64
+}
+
+func (c *marshalCounter) Marshal(v any) ([]byte, error) {
+	c.calls.Add(1)
+	return c.MsgPack.Marshal(v)
+}
+
+// TestLoadWithoutL2SkipsEncoding: a load whose result is not written to L2
+// (the breaker open, no Redis) is not encoded, and still fills L1.
+func TestLoadWithoutL2SkipsEncoding(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		store     func(t *testing.T) *Store
+		wantCalls int64
+	}{
+		{"redis healthy", func(t *testing.T) *Store { return newStore(t, Config{}) }, 1},
+		{"breaker open", func(t *testing.T) *Store {
+			proxy := startProxy(t, shared.Addr())
+			s := newStore(t, Config{Redis: newClient(t, proxy.Addr()), L2Timeout: 30 * time.Millisecond, BreakerFailures: 1, BreakerCooldown: time.Hour})
+			proxy.SetRefuse(true)
+			proxy.Cut()
+			if _, err := s.Get(ctxT(t), testKey(t), nil, constLoader(1).load); err != nil {
+				t.Fatal(err)
+			}
+			if got := s.Stats().Breaker; got != BreakerOpen {
+				t.Fatalf("breaker %v; want open", got)
+			}
+			return s
+		}, 0},
+		{"no redis", func(t *testing.T) *Store {
+			s, err := New(Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		}, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := ctxT(t)
+			s := c.store(t)
+			mc := &marshalCounter{}
+			o := Options{Codec: mc, Decode: DecodeAs[user]()}
+			key := testKey(t)
+			l := constLoader(sampleUser(6))
+			if r, err := s.Get(ctx, key, &o, l.load); err != nil || r.Tier != TierSource || r.Value.(user).ID != 6 {
+				t.Fatalf("Get = %+v, %v; want user 6 from the source", r, err)
+			}
+			s.WaitL1()
+			if r, err := s.Get(ctx, key, &o, l.load); err != nil || r.Tier != TierL1 || r.Value.(user).ID != 6 {
+				t.Errorf("second Get = %+v, %v; want an L1 hit of user 6", r, err)
+			}
+			if got := mc.calls.Load(); got != c.wantCalls {
+				t.Errorf("Marshal calls = %d; want %d", got, c.wantCalls)
+			}
+		})
 	}
 }

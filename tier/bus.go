@@ -439,7 +439,7 @@ func (b *bus) session(sub *subscription, again bool) bool {
 func (b *bus) confirmed(sub *subscription, again bool) {
 	dirty := sub.dirty.Swap(false)
 	if again || dirty {
-		b.s.clearLocal()
+		b.s.ClearLocal()
 	}
 	if again {
 		b.s.stats.resubscribes.Add(1)
@@ -477,14 +477,12 @@ func (b *bus) receive(payload string) {
 	b.s.stats.msgReceived.Add(1)
 	switch m.kind {
 	case busKeys:
-		for _, k := range m.keys {
-			b.s.l1.invalidate(k)
-		}
+		b.s.InvalidateLocal(m.keys...)
 		b.s.stats.invReceived.Add(uint64(len(m.keys)))
 	case busClear:
-		b.s.clearLocal()
+		b.s.ClearLocal()
 	case busVersion:
-		b.s.namespaceVersion(m.namespace).observe(m.version)
+		b.s.NamespaceVersion(m.namespace).observe(m.version)
 	}
 }
 

@@ -384,6 +384,8 @@ func TestBusRedisRestarted(t *testing.T) {
 		defer mu.Unlock()
 		return sampleUser(int64(version)), nil
 	}}
+	// Subscribed first: a confirmation after the read would clear L1.
+	subscribe(t, key, a)
 	if r, err := a.Get(ctx, key, &userOptions, src.load); err != nil || r.Value.(user).ID != 1 {
 		t.Fatalf("Get = %+v, %v", r, err)
 	}

@@ -12,8 +12,11 @@ const clockResolution = time.Millisecond
 // clock is a coarse wall clock in unix nanoseconds, advanced by a ticker.
 // Reading the system clock costs more than a whole L1 hit on some virtual
 // machines (where it is a system call); the hot path reads this atomic
-// instead. It lags real time by at most about one tick, which is far below
-// any TTL a cache uses.
+// instead. It lags real time by about one tick, which is far below any TTL
+// a cache uses; on a machine so loaded that the ticker goroutine waits to be
+// scheduled it lags more, and an L1 entry may be served as fresh for that
+// long past its time. Decisions off the hit path (stale, refresh, expiry)
+// read the precise clock.
 type clock struct {
 	now  atomic.Int64
 	stop chan struct{}

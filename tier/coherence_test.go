@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/tiercache/tiercache/codec"
 	"github.com/tiercache/tiercache/keys"
@@ -389,6 +392,92 @@ func TestNamespaceBump(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestNamespaceVersionLostBump: a bump whose message never reaches a Store
+// (its sender died before publishing it, here a raw INCR of the version key;
+// or a Store without the bus) reaches it within L1TTLCap, and the Store does
+// not read the version from Redis on every Get meanwhile.
+func TestNamespaceVersionLostBump(t *testing.T) {
+	const (
+		capTTL = 300 * time.Millisecond
+		// slack covers the polling and a busy machine under -race.
+		slack = 300 * time.Millisecond
+	)
+	for _, top := range topologies() {
+		for _, c := range []struct {
+			name       string
+			disableBus bool
+			bump       func(ctx context.Context, rdb redis.UniversalClient, name string) error
+		}{
+			{"raw INCR", false, func(ctx context.Context, rdb redis.UniversalClient, name string) error {
+				return rdb.Incr(ctx, versionKeyPrefix+name).Err()
+			}},
+			{"receiver without bus", true, func(ctx context.Context, rdb redis.UniversalClient, name string) error {
+				s, err := New(Config{Redis: rdb, L2Timeout: time.Second})
+				if err != nil {
+					return err
+				}
+				defer s.Close()
+				_, err = s.NamespaceVersion(name).Bump(ctx)
+				return err
+			}},
+		} {
+			t.Run(top.name+"/"+c.name, func(t *testing.T) {
+				ctx := ctxT(t)
+				rdb := top.client(t)
+				name := fmt.Sprintf("lb%d", keySeq.Add(1))
+				reads := &versionReads{key: versionKeyPrefix + name}
+				own := top.client(t)
+				own.AddHook(reads)
+				s := newStore(t, Config{Redis: own, L1TTLCap: capTTL, DisableBus: c.disableBus})
+				nv := s.NamespaceVersion(name)
+				start := time.Now()
+				if got, err := nv.Get(ctx); err != nil || got != 0 {
+					t.Fatalf("Get = %d, %v; want 0", got, err)
+				}
+				if err := c.bump(ctx, rdb, name); err != nil {
+					t.Fatalf("bump: %v", err)
+				}
+				bumped := time.Now()
+				for range 1000 {
+					if _, err := nv.Get(ctx); err != nil {
+						t.Fatalf("Get after the bump: %v", err)
+					}
+				}
+				// The first Get's read, the subscription's, and one per
+				// L1TTLCap since.
+				if got, most := reads.n.Load(), 3+int64(time.Since(start)/capTTL); got > most {
+					t.Errorf("1001 Gets over %v read the version from Redis %d times; want at most %d", time.Since(start), got, most)
+				}
+				waitFor(t, func() bool { got, _ := nv.Get(ctx); return got == 1 })
+				if took := time.Since(bumped); took > capTTL+slack {
+					t.Errorf("version 1 reached the Store %v after the bump; want within L1TTLCap %v (+%v slack)", took, capTTL, slack)
+				}
+			})
+		}
+	}
+}
+
+// versionReads counts the GETs of one key through the client it hooks.
+type versionReads struct {
+	key string
+	n   atomic.Int64
+}
+
+func (h *versionReads) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *versionReads) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if args := cmd.Args(); cmd.Name() == "get" && len(args) == 2 && args[1] == h.key {
+			h.n.Add(1)
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (h *versionReads) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
 }
 
 // TestDeleteManyKeysAcrossSlots deletes keys of every slot in one call.

@@ -48,7 +48,10 @@ type Config struct {
 	Redis redis.UniversalClient
 
 	// L1MaxCostBytes bounds the L1 in bytes (of encoded payload plus entry
-	// overhead). Zero means DefaultL1MaxCostBytes (64 MiB).
+	// overhead). A value loaded while L2 is not written (no Redis, Redis
+	// failing, the breaker open) is not encoded: its entry is charged the
+	// running mean of the payload sizes measured so far (1 KiB before any).
+	// Zero means DefaultL1MaxCostBytes (64 MiB).
 	L1MaxCostBytes int64
 	// L1NumCounters is ristretto's admission counter count; zero means ten
 	// per expected item, assuming 1 KiB per item.
@@ -56,7 +59,8 @@ type Config struct {
 	// DisableL1 turns the L1 off: every read goes to Redis.
 	DisableL1 bool
 	// L1TTLCap bounds how long an entry lives in L1, whatever its L2 TTL. It
-	// bounds how stale an instance can be when an invalidation is lost.
+	// bounds how stale an instance can be when an invalidation is lost, and
+	// is also how often a NamespaceVersion is read from Redis again.
 	// Zero means DefaultL1TTLCap (one minute).
 	L1TTLCap time.Duration
 

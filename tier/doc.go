@@ -66,7 +66,10 @@
 // master, and clears every instance's L1. NamespaceVersion keeps a
 // namespace's version in Redis (INCR): building keys under the current
 // version (strategy.Options.Versioned, or keys.Namespace.Versioned) makes a
-// Bump an O(1) invalidation of the whole namespace on every instance.
+// Bump an O(1) invalidation of the whole namespace on every instance. Each
+// Store also reads the version from Redis again once every L1TTLCap (on a
+// read), so a bump whose message was lost is bounded like any other lost
+// invalidation.
 //
 // # Circuit breaker
 //

@@ -36,13 +36,21 @@ type l1Entry struct {
 // encoded payload: the entry, ristretto's item and map slot, the boxed value.
 const entryOverheadBytes = 160
 
+// unknownCost is the cost of an entry stored without encoding its value
+// (loaded while L2 is not written): L1 charges it the running mean of the
+// payload sizes it was told, starting from defaultBytesPerItem.
+const unknownCost = -1
+
 // l1 is the local tier: a ristretto cache of decoded entries, plus the
 // fences that keep a slow fill from overwriting a newer write.
 //
 // Every mutation of a key's L1 entry happens under that key's fence shard
-// lock and is a Del followed by a SetWithTTL, so ristretto (whose sets are
-// asynchronous but applied in order) ends with the last writer's value.
-// Reads take no lock.
+// lock and is a Del, a Wait and then a Set. ristretto applies a Del to its
+// map at once but a Set of a new key later, from a buffer, and refuses a
+// buffered Set of a key that is present by then: without the Wait, an older
+// Set still in the buffer would reappear after a newer Del, or win over a
+// newer Set. The Wait drains the buffer, so after a write or invalidation
+// returns, L1 holds the new value or nothing. Reads take no lock.
 type l1 struct {
 	clock  *clock
 	cache  *ristretto.Cache[uint64, *l1Entry]
@@ -50,11 +58,16 @@ type l1 struct {
 	epoch  atomic.Uint64
 	fences fenceTable
 	stats  *counters
+	// meanCost is a running mean of the payload sizes of the entries stored
+	// with a known cost (lossy under concurrent updates, which is fine for
+	// an estimate).
+	meanCost atomic.Int64
 }
 
 func newL1(cfg Config, stats *counters, clk *clock) (*l1, error) {
 	c := &l1{stats: stats, seed: maphash.MakeSeed(), clock: clk}
 	c.fences.init()
+	c.meanCost.Store(defaultBytesPerItem)
 	if cfg.DisableL1 {
 		return c, nil // fences only: cache stays nil
 	}
@@ -133,6 +146,7 @@ func (c *l1) invalidate(key string) {
 	}
 	if c.cache != nil {
 		c.cache.Del(c.hash(key, ""))
+		c.cache.Wait() // an older buffered Set must not bring the key back
 	}
 }
 
@@ -145,8 +159,14 @@ func (c *l1) storeLocked(key string, e *l1Entry, ttl time.Duration, cost int64) 
 	}
 	h := c.hash(key, "")
 	c.cache.Del(h)
+	c.cache.Wait() // see the type's comment
 	if ttl <= 0 {
 		return
+	}
+	if cost == unknownCost {
+		cost = c.meanCost.Load()
+	} else if m := c.meanCost.Load(); (cost-m)/16 != 0 {
+		c.meanCost.Store(m + (cost-m)/16)
 	}
 	e.key = key
 	e.epoch = c.epoch.Load()

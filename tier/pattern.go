@@ -57,7 +57,7 @@ func (s *Store) DeletePattern(ctx context.Context, pattern string) (int64, error
 	s.stats.patternDeleted.Add(uint64(deleted.Load()))
 	// After the deletes, so that a fill that read a deleted entry is
 	// refused; even after a failure, as some keys may be gone.
-	s.clearLocal()
+	s.ClearLocal()
 	if s.bus != nil {
 		s.bus.publishClear(namespaceOf(pattern))
 	}

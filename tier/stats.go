@@ -37,7 +37,7 @@ type Stats struct {
 	BusErrors             uint64 // failed publishes and subscription errors
 	BusDropped            uint64 // queued invalidations replaced by a clear (queue full)
 	Resubscribes          uint64 // subscriptions lost and restored (each cleared L1)
-	L1Clears              uint64 // L1 clears: resubscribes, pattern deletes, version bumps
+	L1Clears              uint64 // L1 clears: resubscribes, pattern deletes, ClearLocal
 	PatternDeleted        uint64 // keys removed from Redis by DeletePattern
 	NamespaceBumps        uint64 // namespace versions this Store incremented
 

@@ -195,19 +195,8 @@ func (s *Store) l1Hit(e *l1Entry) (Result, error) {
 	s.stats.l1Hits.Add(1)
 	if e.negative {
 		s.stats.negativeHits.Add(1)
-		return Result{Tier: TierL1}, ErrNotFound
 	}
-	return e.result(TierL1, false), nil
-}
-
-func (e *l1Entry) result(t Tier, stale bool) Result {
-	return Result{
-		Value:      e.value,
-		Tier:       t,
-		Stale:      stale,
-		CreatedAt:  time.Unix(0, e.createdAt),
-		FreshUntil: time.Unix(0, e.freshUntil),
-	}
+	return e.answer(TierL1, false)
 }
 
 // goStarted registers a goroutine of the Store's with bg, unless the Store
@@ -225,7 +214,9 @@ func (s *Store) goStarted() bool {
 // getDue handles an L1 entry past its check time: due for refresh-ahead,
 // servable stale while it revalidates, or too old to serve but for an error.
 func (s *Store) getDue(ctx context.Context, key string, o *Options, load Loader, e *l1Entry) (Result, error) {
-	now := s.clock.nanos()
+	// The precise clock here: the coarse one may lag when the process is
+	// starved of CPU, and this path decides between fresh, stale and gone.
+	now := time.Now().UnixNano()
 	switch {
 	case now >= e.expiresAt: // gone from L1; L2 may still have it
 		var stale *l1Entry
@@ -246,11 +237,24 @@ func (s *Store) getDue(ctx context.Context, key string, o *Options, load Loader,
 	return s.getShared(ctx, key, o, load, e)
 }
 
+// answer is what a read answered by e returns.
 func (e *l1Entry) answer(t Tier, stale bool) (Result, error) {
 	if e.negative {
 		return Result{Tier: t, Stale: stale}, ErrNotFound
 	}
-	return e.result(t, stale), nil
+	return Result{
+		Value:      e.value,
+		Tier:       t,
+		Stale:      stale,
+		CreatedAt:  time.Unix(0, e.createdAt),
+		FreshUntil: time.Unix(0, e.freshUntil),
+	}, nil
+}
+
+// servableOnError reports whether e may answer a read whose reload failed
+// (stale-if-error).
+func (e *l1Entry) servableOnError(o *Options) bool {
+	return time.Now().UnixNano() < e.freshUntil+int64(o.StaleIfError)
 }
 
 // flightResult is what one shared read hands to every reader of the key.
@@ -295,8 +299,7 @@ func (s *Store) getShared(ctx context.Context, key string, o *Options, load Load
 		s.stats.coalescedWait.Add(1)
 	}
 	if r.Err != nil {
-		if stale != nil && !errors.Is(r.Err, ErrNotFound) &&
-			time.Now().UnixNano() < stale.freshUntil+int64(o.StaleIfError) {
+		if stale != nil && !errors.Is(r.Err, ErrNotFound) && stale.servableOnError(o) {
 			s.stats.staleServed.Add(1)
 			return stale.answer(TierL1, true)
 		}
@@ -410,7 +413,7 @@ func (s *Store) loadAndFill(ctx context.Context, key string, o *Options, load Lo
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		s.stats.loadErrors.Add(1)
 		s.releaseLease(ctx, key, lease)
-		if prev != nil && time.Now().UnixNano() < prev.entry.freshUntil+int64(o.StaleIfError) {
+		if prev != nil && prev.entry.servableOnError(o) {
 			s.stats.staleServed.Add(1)
 			return &flightResult{entry: prev.entry, tier: TierL2, stale: true}, nil
 		}
@@ -421,6 +424,16 @@ func (s *Store) loadAndFill(ctx context.Context, key string, o *Options, load Lo
 		s.releaseLease(ctx, key, lease)
 		return nil, ErrNotFound
 	}
+	if lease == nil && prev == nil {
+		// L2 is not written (Redis failing or skipped, the breaker open,
+		// another process's fill, no Redis): the value is not encoded, and
+		// its L1 cost is estimated.
+		_, e, _ := stamp(v, negative, o)
+		if !s.fillL1(key, e, o, unknownCost, t) {
+			s.stats.staleFills.Add(1)
+		}
+		return &flightResult{entry: e, tier: TierSource}, nil
+	}
 	raw, e, ttl, err := s.encode(key, v, negative, o)
 	if err != nil {
 		// The value is served but cannot be cached.
@@ -428,11 +441,10 @@ func (s *Store) loadAndFill(ctx context.Context, key string, o *Options, load Lo
 		s.report("encode", key, err)
 		return &flightResult{entry: &l1Entry{value: v, createdAt: time.Now().UnixNano()}, tier: TierSource}, nil
 	}
-	accepted := true
-	switch {
-	case lease != nil:
+	var accepted bool
+	if lease != nil {
 		accepted, err = s.l2.fillIfLease(ctx, key, lease, raw, ttl)
-	case prev != nil:
+	} else {
 		accepted, err = s.l2.fillIfUnchanged(ctx, key, prev.raw, raw, ttl)
 	}
 	switch {
@@ -461,16 +473,32 @@ func (s *Store) releaseLease(ctx context.Context, key string, lease []byte) {
 	}
 }
 
+// stamp returns the envelope (without its payload) and the L1 entry of a
+// value (or of a negative answer) loaded or written now, and the Redis TTL
+// to write it with.
+func stamp(v any, negative bool, o *Options) (envelope, *l1Entry, time.Duration) {
+	now := time.Now()
+	fresh := o.negativeTTL()
+	if !negative {
+		fresh = o.jitteredTTL(o.ttl())
+	}
+	// The envelope stores milliseconds: round the L1 entry the same way so
+	// that L1 and L2 agree on freshness.
+	env := envelope{createdAt: time.UnixMilli(now.UnixMilli()), freshUntil: time.UnixMilli(now.Add(fresh).UnixMilli())}
+	hard := fresh
+	if negative {
+		env.flags = flagNegative
+	} else {
+		hard += o.staleWindow()
+	}
+	return env, newEntry(v, negative, env.createdAt, env.freshUntil, o), hard
+}
+
 // encode builds the L2 envelope and the L1 entry of a value (or of a
 // negative answer) and the Redis TTL to write it with.
 func (s *Store) encode(key string, v any, negative bool, o *Options) ([]byte, *l1Entry, time.Duration, error) {
-	now := time.Now()
-	env := envelope{createdAt: now}
-	var fresh time.Duration
-	if negative {
-		env.flags = flagNegative
-		fresh = o.negativeTTL()
-	} else {
+	env, e, ttl := stamp(v, negative, o)
+	if !negative {
 		c := o.codec()
 		payload, err := c.Marshal(v)
 		if err != nil {
@@ -485,20 +513,9 @@ func (s *Store) encode(key string, v any, negative bool, o *Options) ([]byte, *l
 		}
 		env.codecID = c.ID()
 		env.payload = payload
-		fresh = o.jitteredTTL(o.ttl())
 	}
-	env.freshUntil = now.Add(fresh)
-	// The envelope stores milliseconds: round the L1 entry the same way so
-	// that L1 and L2 agree on freshness.
-	env.createdAt = time.UnixMilli(env.createdAt.UnixMilli())
-	env.freshUntil = time.UnixMilli(env.freshUntil.UnixMilli())
 	raw := appendEnvelope(make([]byte, 0, envelopeHeaderSize+len(env.payload)), env)
-	e := newEntry(v, negative, env.createdAt, env.freshUntil, o)
-	hard := fresh
-	if !negative {
-		hard += o.staleWindow()
-	}
-	return raw, e, hard, nil
+	return raw, e, ttl, nil
 }
 
 // newEntry builds an L1 entry and its check time.
@@ -552,7 +569,8 @@ func (s *Store) decodeL2(key string, raw []byte, o *Options) (envelope, *l1Entry
 }
 
 // fillL1 stores an entry read or loaded by a flight, unless the key was
-// written or invalidated since the flight began. Its L1 lifetime is the
+// written or invalidated since the flight began. cost is the size of its
+// encoded payload, or unknownCost. Its L1 lifetime is the
 // shortest of its remaining L2 lifetime, the data type's L1TTL and the
 // Store's cap.
 func (s *Store) fillL1(key string, e *l1Entry, o *Options, cost int, t fenceTicket) bool {
@@ -628,9 +646,7 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 	}
 	// After L2: a reader that read the old L2 entry began its fill before
 	// this invalidation, so its fill is refused.
-	for _, k := range keys {
-		s.l1.invalidate(k)
-	}
+	s.InvalidateLocal(keys...)
 	if s.bus != nil {
 		s.bus.publish(keys...)
 	}
@@ -647,9 +663,7 @@ func (s *Store) InvalidateLocal(keys ...string) {
 
 // ClearLocal empties this Store's L1 at once and makes every fill in flight
 // stale.
-func (s *Store) ClearLocal() { s.clearLocal() }
-
-func (s *Store) clearLocal() {
+func (s *Store) ClearLocal() {
 	s.stats.l1Clears.Add(1)
 	s.l1.clear()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
@@ -22,24 +23,26 @@ const versionKeyPrefix = "\x1ftiercache\x1fversion\x1f"
 // version, which are misses; the old entries expire by their TTL (or go with
 // DeletePattern on the old version's pattern).
 //
-// Get answers from memory once the version is known: an atomic load. Bumps
-// by other instances arrive on the namespace's invalidation channel; after a
-// lost subscription the version is read again from Redis.
+// Get answers from memory once the version is known: two atomic loads and
+// a read of the Store's coarse clock. Bumps by other instances arrive on the
+// namespace's invalidation channel; after a lost subscription the version is
+// read again from Redis, and so it is once every L1TTLCap, so that a bump
+// whose message was lost (its sender died before publishing it) reaches
+// every instance within L1TTLCap, like any other lost invalidation.
 type NamespaceVersion struct {
 	s     *Store
 	name  string
 	v     atomic.Uint64
 	known atomic.Bool
+	// recheckAt is the coarse time (unix nanoseconds) from which Get reads
+	// the version from Redis again.
+	recheckAt atomic.Int64
 }
 
 // NamespaceVersion returns the version tracker of the namespace called name
 // (as in keys.NewNamespace; without any "@v" suffix). Hold on to it: Get is
 // cheapest on a tracker kept by the caller.
 func (s *Store) NamespaceVersion(name string) *NamespaceVersion {
-	return s.namespaceVersion(name)
-}
-
-func (s *Store) namespaceVersion(name string) *NamespaceVersion {
 	if v, ok := s.versions.Load(name); ok {
 		return v.(*NamespaceVersion)
 	}
@@ -59,11 +62,17 @@ func (s *Store) loadedVersion(name string) *NamespaceVersion {
 func (v *NamespaceVersion) Name() string { return v.name }
 
 // Get returns the namespace's current version: 0 until it is first bumped.
-// Once known it is answered from memory. Until then it is read from Redis;
-// if that fails, Get returns 0 (or the last version seen) with the error,
-// and tries Redis again on the next call.
+// Once known it is answered from memory, except that the first call at
+// least L1TTLCap after the last read from Redis reads it again (a failure
+// there keeps the version known and is tried again L1TTLCap later). Until
+// the version is known it is read from Redis; if that fails, Get returns 0
+// (or the last version seen) with the error, and tries Redis again on the
+// next call.
 func (v *NamespaceVersion) Get(ctx context.Context) (uint64, error) {
 	if v.known.Load() {
+		if at := v.recheckAt.Load(); v.s.clock.nanos() >= at {
+			v.recheck(ctx, at)
+		}
 		return v.v.Load(), nil
 	}
 	if v.s.bus != nil {
@@ -98,23 +107,40 @@ func (v *NamespaceVersion) Bump(ctx context.Context) (uint64, error) {
 	return uint64(n), nil
 }
 
+// recheck reads the version from Redis again if this caller is the first
+// to find it due at at; the others go on with the version in memory.
+func (v *NamespaceVersion) recheck(ctx context.Context, at int64) {
+	if v.recheckAt.CompareAndSwap(at, v.nextCheck()) {
+		_ = v.reload(ctx) // counted and reported; the known version stands
+	}
+}
+
+// nextCheck returns when the version is due to be read again.
+func (v *NamespaceVersion) nextCheck() int64 {
+	if v.s.l2 == nil {
+		return math.MaxInt64 // no Redis: this Store's version is the only one
+	}
+	return v.s.clock.nanos() + int64(v.s.cfg.L1TTLCap)
+}
+
 // reload reads the version from Redis.
 func (v *NamespaceVersion) reload(ctx context.Context) error {
 	if v.s.l2 == nil {
+		v.recheckAt.Store(v.nextCheck())
 		v.known.Store(true)
 		return nil
 	}
+	next := v.nextCheck()
 	var n uint64
 	err := v.s.l2.call(ctx, func(ctx context.Context) (err error) {
 		n, err = v.s.cfg.Redis.Get(ctx, versionKeyPrefix+v.name).Uint64()
 		return err
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
-		if !errors.Is(err, ErrBreakerOpen) {
-			v.s.l2Error(err)
-		}
+		v.s.l2Error(err) // not for ErrBreakerOpen
 		return fmt.Errorf("tier: read version of namespace %q: %w", v.name, err)
 	}
+	v.recheckAt.Store(next)
 	v.observe(n)
 	return nil
 }

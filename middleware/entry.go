@@ -1,0 +1,195 @@
+package middleware
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tiercache/tiercache/codec"
+)
+
+// entry is what the cache stores under a key: a response, or (when Nonce is
+// set) a variant marker that lists the fields a URL's responses vary on.
+// Entries are shared, read-only, between the requests that read them from
+// L1; a change makes a new entry.
+type entry struct {
+	Status int         `msgpack:"s"`
+	Header http.Header `msgpack:"h"`
+	Body   []byte      `msgpack:"b"`
+	// RequestTime and ResponseTime (unix nanoseconds) bracket the exchange
+	// that produced the response (RFC 9111 §4.2.3).
+	RequestTime  int64 `msgpack:"rq"`
+	ResponseTime int64 `msgpack:"rs"`
+
+	// Nonce, on a variant marker, names the generation of the URL's
+	// variants: purging the marker orphans them all.
+	Nonce string `msgpack:"n,omitempty"`
+	// Vary lists the normalised field names of a marker.
+	Vary []string `msgpack:"v,omitempty"`
+
+	m meta // derived from the fields above by derive
+}
+
+// meta is what the cache derives from a stored response once, so that a hit
+// parses nothing.
+type meta struct {
+	cc             cacheControl
+	initialAge     time.Duration // corrected_initial_age
+	responseTime   time.Time
+	lifetime       time.Duration // freshness_lifetime
+	vary           []string
+	etag           string
+	lastModified   time.Time // zero when absent or invalid
+	noCache        bool      // every use needs revalidation
+	mustRevalidate bool      // never served stale
+	contentLength  []string
+}
+
+// hasValidator reports whether the response can be revalidated.
+func (e *entry) hasValidator() bool { return e.m.etag != "" || !e.m.lastModified.IsZero() }
+
+// age returns the response's current_age at now (RFC 9111 §4.2.3).
+func (e *entry) age(now time.Time) time.Duration {
+	return e.m.initialAge + max(now.Sub(e.m.responseTime), 0)
+}
+
+// ttl returns the remaining freshness at now; negative when stale.
+func (e *entry) ttl(now time.Time) time.Duration { return e.m.lifetime - e.age(now) }
+
+// derive computes the entry's meta for cache c. It also clips the header's
+// value slices, so that a caller appending to a served header copies it
+// instead of writing into the shared entry.
+func (e *entry) derive(c *Cache) {
+	if e.Nonce != "" {
+		return
+	}
+	for k, v := range e.Header {
+		e.Header[k] = slices.Clip(v)
+	}
+	m := &e.m
+	m.cc = c.responseCacheControl(e.Header)
+	m.responseTime = time.Unix(0, e.ResponseTime)
+	requestTime := time.Unix(0, e.RequestTime)
+	date, err := http.ParseTime(e.Header.Get("Date"))
+	if err != nil {
+		date = m.responseTime // no usable Date: the response is as old as its receipt
+	}
+	var ageValue time.Duration
+	if secs, ok := parseDelta(strings.TrimSpace(e.Header.Get("Age"))); ok {
+		ageValue = time.Duration(secs) * time.Second
+	}
+	apparentAge := max(m.responseTime.Sub(date), 0)
+	responseDelay := max(m.responseTime.Sub(requestTime), 0)
+	m.initialAge = max(apparentAge, ageValue+responseDelay)
+	m.lifetime = c.lifetime(e.Status, e.Header, &m.cc, date)
+	m.vary, _ = parseVary(e.Header["Vary"])
+	m.etag = e.Header.Get("Etag")
+	if lm, err := http.ParseTime(e.Header.Get("Last-Modified")); err == nil {
+		m.lastModified = lm
+	}
+	m.noCache = m.cc.noCache
+	m.mustRevalidate = m.cc.mustRevalidate || !c.cfg.Private && (m.cc.proxyRevalidate || m.cc.sMaxAge.set)
+	m.contentLength = []string{strconv.Itoa(len(e.Body))}
+}
+
+// lifetime returns the freshness lifetime of a response (RFC 9111 §4.2.1),
+// with a heuristic only where §4.2.2 allows one.
+func (c *Cache) lifetime(status int, h http.Header, cc *cacheControl, date time.Time) time.Duration {
+	switch {
+	case !c.cfg.Private && cc.sMaxAge.set:
+		return cc.sMaxAge.duration()
+	case cc.maxAge.set:
+		return cc.maxAge.duration()
+	}
+	if lines := h["Expires"]; len(lines) > 0 {
+		exp, err := http.ParseTime(lines[0])
+		if err != nil {
+			return 0 // an invalid Expires means "already expired"
+		}
+		return max(exp.Sub(date), 0)
+	}
+	if c.cfg.HeuristicFraction < 0 || !heuristicallyCacheable(status) && !cc.public {
+		return 0
+	}
+	lm, err := http.ParseTime(h.Get("Last-Modified"))
+	if err != nil || !lm.Before(date) {
+		return 0
+	}
+	return min(time.Duration(float64(date.Sub(lm))*c.cfg.HeuristicFraction), c.cfg.MaxHeuristic)
+}
+
+// heuristicallyCacheable reports the status codes RFC 9110 §15.1 defines as
+// heuristically cacheable.
+func heuristicallyCacheable(status int) bool {
+	switch status {
+	case 200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501:
+		return true
+	}
+	return false
+}
+
+// responseCacheControl returns the directives that govern a response: the
+// configured targeted field (RFC 9213) when the response carries it, else
+// Cache-Control.
+func (c *Cache) responseCacheControl(h http.Header) cacheControl {
+	if c.cfg.TargetedField != "" {
+		if lines := h.Values(c.cfg.TargetedField); len(lines) > 0 {
+			return parseCacheControl(lines)
+		}
+	}
+	return parseCacheControl(h["Cache-Control"])
+}
+
+// hopByHop lists the fields that describe one connection and are never
+// stored (RFC 9110 §7.6.1), together with fields the cache computes itself.
+var hopByHop = [...]string{
+	"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate",
+	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
+	"Content-Length", "Cache-Status",
+}
+
+// storedHeader returns the header fields of a response that are stored with
+// it: not the hop-by-hop fields, not fields named by private="..." or
+// no-cache="...", and not Set-Cookie unless the policy keeps it.
+func (c *Cache) storedHeader(h http.Header, cc *cacheControl) http.Header {
+	out := h.Clone()
+	if out == nil {
+		out = http.Header{}
+	}
+	for _, conn := range h["Connection"] {
+		for f := range strings.SplitSeq(conn, ",") {
+			delete(out, http.CanonicalHeaderKey(strings.TrimSpace(f)))
+		}
+	}
+	for _, f := range hopByHop {
+		delete(out, f)
+	}
+	if !c.cfg.Private {
+		for _, f := range cc.privateFields {
+			delete(out, f)
+		}
+	}
+	for _, f := range cc.noCacheFields {
+		delete(out, f)
+	}
+	if c.cfg.SetCookie != SetCookieStore {
+		delete(out, "Set-Cookie")
+	}
+	return out
+}
+
+// decode is the Store Decoder of entries: it derives their meta before
+// they are shared.
+func (c *Cache) decode(cd codec.Codec, payload []byte) (any, error) {
+	e := new(entry)
+	if err := cd.Unmarshal(payload, e); err != nil {
+		return nil, err
+	}
+	if e.Header == nil {
+		e.Header = http.Header{}
+	}
+	e.derive(c)
+	return e, nil
+}

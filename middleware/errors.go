@@ -1,0 +1,13 @@
+package middleware
+
+import "errors"
+
+var (
+	// ErrNoStore is returned by New without a Store.
+	ErrNoStore = errors.New("middleware: nil store")
+	// ErrClosed is returned by a Transport's round trips after Close.
+	ErrClosed = errors.New("middleware: cache closed")
+	// ErrBadPurge is returned for a purge URL that is not absolute (it needs
+	// a scheme and a host).
+	ErrBadPurge = errors.New("middleware: bad purge request")
+)

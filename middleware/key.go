@@ -1,0 +1,70 @@
+package middleware
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// primaryKey returns the key of the stored GET response to the target of r:
+// the method, scheme, host, path and query, and nothing else. Every part is
+// length-prefixed, so that no two targets share a key.
+func (c *Cache) primaryKey(r *http.Request) string {
+	return c.keyFor(requestScheme(r), r.Host, r.URL)
+}
+
+// keyFor returns the primary key of a GET of scheme://host with u's path and
+// query.
+func (c *Cache) keyFor(scheme, host string, u *url.URL) string {
+	query := u.RawQuery
+	if c.cfg.SortQuery && query != "" {
+		query = sortQuery(query)
+	}
+	path := u.EscapedPath()
+	if path == "" {
+		path = "/"
+	}
+	host = strings.ToLower(host)
+	var b strings.Builder
+	b.Grow(len(c.cfg.KeyPrefix) + len(host) + len(path) + len(query) + 32)
+	b.WriteString(c.cfg.KeyPrefix)
+	var scratch [20]byte
+	for _, part := range [...]string{"GET", strings.ToLower(scheme), host, path, query} {
+		b.Write(strconv.AppendInt(scratch[:0], int64(len(part)), 10))
+		b.WriteByte(':')
+		b.WriteString(part)
+	}
+	return b.String()
+}
+
+// variantKey returns the key of the variant of primary (whose marker holds
+// nonce) that selector selects.
+func variantKey(primary, nonce, selector string) string {
+	return primary + "|v" + strconv.Itoa(len(nonce)) + ":" + nonce + "|" + selector
+}
+
+// requestScheme is "https" for a request that came over TLS or that names
+// https in an absolute target (a client request), else "http".
+func requestScheme(r *http.Request) string {
+	if r.URL.Scheme != "" {
+		return r.URL.Scheme
+	}
+	if r.TLS != nil {
+		return "https"
+	}
+	return "http"
+}
+
+// sortQuery orders the query's parameters by name (stable, so repeated
+// names keep their order), leaving their encoding as it was.
+func sortQuery(q string) string {
+	parts := strings.Split(q, "&")
+	slices.SortStableFunc(parts, func(a, b string) int {
+		an, _, _ := strings.Cut(a, "=")
+		bn, _, _ := strings.Cut(b, "=")
+		return strings.Compare(an, bn)
+	})
+	return strings.Join(parts, "&")
+}
