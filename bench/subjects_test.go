@@ -1,0 +1,247 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	ristrettov1 "github.com/dgraph-io/ristretto"
+	gocache "github.com/eko/gocache/lib/v4/cache"
+	"github.com/eko/gocache/lib/v4/marshaler"
+	gostore "github.com/eko/gocache/lib/v4/store"
+	goredisstore "github.com/eko/gocache/store/redis/v4"
+	goristrettostore "github.com/eko/gocache/store/ristretto/v4"
+	rediscache "github.com/go-redis/cache/v9"
+	"github.com/redis/go-redis/v9"
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/tiercache/tiercache/strategy"
+	"github.com/tiercache/tiercache/tier"
+)
+
+// layers says which tiers a library is configured with.
+type layers int
+
+const (
+	l1Only layers = iota
+	l2Only
+	l1AndL2
+)
+
+func (l layers) String() string {
+	switch l {
+	case l1Only:
+		return "L1"
+	case l2Only:
+		return "L2"
+	}
+	return "L1+L2"
+}
+
+var allLayers = []layers{l1Only, l2Only, l1AndL2}
+
+// subject is one library under test, configured as its documentation
+// recommends, reading through to a source on a miss.
+type subject interface {
+	// Get returns the value of id (whose Redis key is key), loading it from
+	// the source on a miss.
+	Get(ctx context.Context, id, key string) (Product, error)
+	// Set caches p as the value of id.
+	Set(ctx context.Context, id, key string, p Product) error
+	// Close releases what the library started.
+	Close()
+}
+
+// subjectConfig is what a benchmark asks of a library.
+type subjectConfig struct {
+	layers layers
+	rdb    *redis.Client // nil for l1Only
+	src    *source
+	// l1Items is how many entries the L1 should hold; each library states
+	// its bound in its own unit (bytes, items, cost).
+	l1Items int
+}
+
+// library builds a subject.
+type library struct {
+	name string
+	new  func(tb testing.TB, c subjectConfig) subject
+}
+
+var libraries = []library{
+	{"tiercache", newTiercache},
+	{"go-redis-cache", newGoRedisCache},
+	{"gocache", newGocache},
+}
+
+// l1EntryBytes approximates what one Product costs in tiercache's L1: its
+// envelope (about 320 bytes), its key and the entry overhead tier counts.
+const l1EntryBytes = 520
+
+// --- tiercache ---
+
+type tiercacheSubject struct {
+	store *tier.Store
+	s     *strategy.CacheAside[Product]
+	opts  tier.Options
+}
+
+func newTiercache(tb testing.TB, c subjectConfig) subject {
+	tb.Helper()
+	// L2Timeout matches the Redis client's ReadTimeout (1 s), which is all
+	// the peers have: the default 100 ms fails writes when the parallel
+	// workload saturates this small machine.
+	cfg := tier.Config{L1MaxCostBytes: int64(c.l1Items) * l1EntryBytes, L2Timeout: time.Second}
+	if c.layers != l1Only {
+		cfg.Redis = c.rdb
+	}
+	cfg.DisableL1 = c.layers == l2Only
+	store, err := tier.New(cfg)
+	if err != nil {
+		tb.Fatalf("tier.New: %v", err)
+	}
+	s, err := strategy.NewCacheAside[Product](store, c.src, strategy.Options{
+		Namespace: "bench", Entity: "product", TTL: ttl,
+	})
+	if err != nil {
+		tb.Fatalf("NewCacheAside: %v", err)
+	}
+	return &tiercacheSubject{store: store, s: s, opts: tier.Options{Decode: tier.DecodeAs[Product](), TTL: ttl}}
+}
+
+func (t *tiercacheSubject) Get(ctx context.Context, id, _ string) (Product, error) {
+	return t.s.Get(ctx, id)
+}
+
+// Set writes the cache itself (tier.Store.Set), as the peers' Set does;
+// CacheAside.Set would write the source and invalidate instead.
+func (t *tiercacheSubject) Set(ctx context.Context, _, key string, p Product) error {
+	return t.store.Set(ctx, key, p, &t.opts)
+}
+
+func (t *tiercacheSubject) Close() { _ = t.store.Close() }
+
+// --- go-redis/cache v9 ---
+
+// goRedisCacheSubject follows go-redis/cache's README: a cache.Cache with a
+// TinyLFU local cache in front of Redis, read through with Once.
+type goRedisCacheSubject struct {
+	c   *rediscache.Cache
+	src *source
+}
+
+func newGoRedisCache(_ testing.TB, c subjectConfig) subject {
+	opts := &rediscache.Options{}
+	if c.layers != l1Only {
+		opts.Redis = c.rdb
+	}
+	if c.layers != l2Only {
+		opts.LocalCache = rediscache.NewTinyLFU(c.l1Items, time.Minute)
+	}
+	return &goRedisCacheSubject{c: rediscache.New(opts), src: c.src}
+}
+
+func (g *goRedisCacheSubject) Get(ctx context.Context, id, key string) (Product, error) {
+	var p Product
+	err := g.c.Once(&rediscache.Item{
+		Ctx:   ctx,
+		Key:   key,
+		Value: &p,
+		TTL:   ttl,
+		Do: func(*rediscache.Item) (any, error) {
+			return g.src.Load(ctx, id)
+		},
+	})
+	return p, err
+}
+
+func (g *goRedisCacheSubject) Set(ctx context.Context, _, key string, p Product) error {
+	return g.c.Set(&rediscache.Item{Ctx: ctx, Key: key, Value: p, TTL: ttl})
+}
+
+func (g *goRedisCacheSubject) Close() {}
+
+// --- eko/gocache v4 ---
+
+// gocacheSubject follows gocache's README: a chain of a ristretto store and
+// a Redis store, a loadable cache over it for read-through, and the msgpack
+// marshaler over that for typed values.
+type gocacheSubject struct {
+	m        *marshaler.Marshaler
+	loadable *gocache.LoadableCache[any]
+	local    *ristrettov1.Cache
+}
+
+func newGocache(tb testing.TB, c subjectConfig) subject {
+	tb.Helper()
+	var stores []gocache.SetterCacheInterface[any]
+	var local *ristrettov1.Cache
+	if c.layers != l2Only {
+		var err error
+		local, err = ristrettov1.NewCache(&ristrettov1.Config{
+			NumCounters:        int64(10 * c.l1Items),
+			MaxCost:            int64(c.l1Items),
+			BufferItems:        64,
+			IgnoreInternalCost: true,
+			Cost:               func(any) int64 { return 1 }, // bound in items, as the others
+		})
+		if err != nil {
+			tb.Fatalf("ristretto.NewCache: %v", err)
+		}
+		stores = append(stores, gocache.New[any](goristrettostore.NewRistretto(local, gostore.WithExpiration(time.Minute))))
+	}
+	if c.layers != l1Only {
+		stores = append(stores, gocache.New[any](goredisstore.NewRedis(c.rdb, gostore.WithExpiration(ttl))))
+	}
+	var inner gocache.CacheInterface[any] = stores[0]
+	if len(stores) > 1 {
+		inner = gocache.NewChain[any](stores...)
+	}
+	src := c.src
+	load := func(ctx context.Context, key any) (any, []gostore.Option, error) {
+		p, err := src.Load(ctx, key.(string)[len(keyPrefix):])
+		if err != nil {
+			return nil, nil, err
+		}
+		b, err := msgpack.Marshal(p)
+		return b, nil, err
+	}
+	loadable := gocache.NewLoadable[any](load, inner)
+	return &gocacheSubject{m: marshaler.New(loadable), loadable: loadable, local: local}
+}
+
+func (g *gocacheSubject) Get(ctx context.Context, _, key string) (Product, error) {
+	v, err := g.m.Get(ctx, key, new(Product))
+	if err != nil {
+		return Product{}, err
+	}
+	p, ok := v.(*Product)
+	if !ok {
+		return Product{}, errors.New("gocache: unexpected value type")
+	}
+	return *p, nil
+}
+
+func (g *gocacheSubject) Set(ctx context.Context, _, key string, p Product) error {
+	return g.m.Set(ctx, key, p)
+}
+
+func (g *gocacheSubject) Close() {
+	_ = g.loadable.Close()
+	if g.local != nil {
+		g.local.Close()
+	}
+}
+
+// waitSettled waits until the library's asynchronous L1 writes are visible.
+func waitSettled(s subject) {
+	switch s := s.(type) {
+	case *tiercacheSubject:
+		s.store.WaitL1()
+	case *gocacheSubject:
+		if s.local != nil {
+			s.local.Wait()
+		}
+	}
+}

@@ -1,0 +1,16 @@
+// Package tierotel exports tiercache's figures as OpenTelemetry metrics:
+// observable counters read from every registered Store's Stats at collection
+// time (see metrics.Counters), with strategy, tier and result attributes, and
+// a read-latency histogram per strategy and tier fed through
+// metrics.Observer.
+//
+// It is a module of its own (github.com/tiercache/tiercache/observability/tierotel)
+// so that the library's go.mod never requires the OpenTelemetry API: a
+// service that uses tiercache without OpenTelemetry builds none of it, and
+// OpenTelemetry's frequent releases never force a tiercache release. Package
+// metrics, in the library, holds the description this package and the
+// Prometheus adapter both export, so the two always agree.
+//
+// Instrument names follow OpenTelemetry's conventions: a Counters row named
+// "reads_total" becomes the counter "tiercache.reads".
+package tierotel
