@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha1"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -154,11 +155,13 @@ func (c *l2) delIfEquals(ctx context.Context, key string, want []byte) (bool, er
 	return c.runScript(ctx, delIfEquals, key, want)
 }
 
-// newLease returns the envelope of a fill lease: a random token, stamped
-// with the time it was taken.
-func newLease() []byte {
+// newLease returns the envelope of a fill lease: a token unique across the
+// fleet (this process's random lease prefix and a counter; no system
+// randomness on the read path), stamped with the time it was taken.
+func (s *Store) newLease() []byte {
 	now := time.Now()
-	return appendEnvelope(nil, envelope{flags: flagLease, createdAt: now, freshUntil: now, payload: newToken()})
+	token := binary.BigEndian.AppendUint64(s.leasePrefix[:len(s.leasePrefix):len(s.leasePrefix)], s.leaseSeq.Add(1))
+	return appendEnvelope(make([]byte, 0, envelopeHeaderSize+len(token)), envelope{flags: flagLease, createdAt: now, freshUntil: now, payload: token})
 }
 
 // newToken returns 16 random bytes for a lease or a lock.

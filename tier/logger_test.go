@@ -58,7 +58,7 @@ func TestLoggerRateLimited(t *testing.T) {
 	if want := 1 + int(time.Since(start)/time.Second); lines < 1 || lines > want {
 		t.Errorf("logged %d lines for 20 failures; want 1 to %d (one a second):\n%s", lines, want, out.String())
 	}
-	if !strings.Contains(out.String(), "level=WARN") || !strings.Contains(out.String(), "tier: redis get") {
+	if !strings.Contains(out.String(), "level=WARN") || !strings.Contains(out.String(), "tier: redis") {
 		t.Errorf("log line %q lacks the level or the failed call", out.String())
 	}
 }

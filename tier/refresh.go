@@ -62,7 +62,7 @@ func (s *Store) refresh(ctx context.Context, key string, o *Options, load Loader
 	if raw == nil {
 		// Gone from L2 (deleted or expired): fill it like a miss; the lease
 		// is the fleet-wide lock.
-		lease := newLease()
+		lease := s.newLease()
 		won, err := s.l2.setNX(ctx, key, lease, s.cfg.FillLockTTL)
 		if err != nil || !won {
 			if err != nil {

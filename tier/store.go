@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"golang.org/x/sync/singleflight"
 
 	"github.com/tiercache/tiercache/codec"
 )
@@ -69,7 +68,11 @@ type Store struct {
 
 	versions sync.Map // namespace name -> *NamespaceVersion
 
-	reads     singleflight.Group // L1 misses of one key share one flight
+	leasePrefix []byte        // random, per Store: makes lease tokens unique
+	leaseSeq    atomic.Uint64 // numbers this Store's leases
+
+	flightMu  sync.Mutex
+	flights   map[string]*flight // L1 misses of one key share one flight
 	refreshes sync.Map           // keys with a background reload running
 	workers   chan struct{}      // bounds background reloads
 
@@ -91,7 +94,8 @@ func New(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{cfg: cfg, workers: make(chan struct{}, cfg.RefreshWorkers)}
+	s := &Store{cfg: cfg, workers: make(chan struct{}, cfg.RefreshWorkers), flights: make(map[string]*flight)}
+	s.leasePrefix = newToken()
 	s.clock = newClock()
 	if s.l1, err = newL1(cfg, &s.stats, s.clock); err != nil {
 		s.clock.close()
@@ -264,66 +268,167 @@ type flightResult struct {
 	stale bool
 }
 
+// flight is one shared read of a key: its leader reads L2 on its own
+// goroutine (an L2 hit costs no goroutine hand-off) and, when a load is
+// needed, hands the rest to a goroutine detached from its cancellation, so
+// that every reader waits only as long as its own context allows.
+type flight struct {
+	done chan struct{} // closed when res and err are set
+	res  *flightResult
+	err  error
+	// retry: the leader's own context ended before anything was shared;
+	// the readers still waiting read again.
+	retry bool
+}
+
 // getShared reads key through one flight per key and process. stale is the
 // caller's expired L1 entry, served if the flight fails within the
 // stale-if-error window.
 func (s *Store) getShared(ctx context.Context, key string, o *Options, load Loader, stale *l1Entry) (Result, error) {
-	if s.closed.Load() {
-		return Result{}, ErrClosed
-	}
-	leader := false // set by the flight's function, read after its result
-	ch := s.reads.DoChan(key, func() (any, error) {
-		leader = true
-		if !s.goStarted() {
-			return nil, ErrClosed
+	counted := false
+	for {
+		if s.closed.Load() {
+			return Result{}, ErrClosed
 		}
-		defer s.bg.Done()
-		// The flight outlives any one reader: detach it from the first
-		// reader's cancellation and bound it on its own.
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.LoadTimeout)
-		defer cancel()
-		stop := context.AfterFunc(s.closing, cancel)
-		defer stop()
-		return s.fetch(fctx, key, o, load)
-	})
-	// Counted once the reader has joined the flight, so that a count of N
-	// misses means N readers share at most as many flights as are running.
-	s.stats.l1Misses.Add(1)
-	var r singleflight.Result
-	select {
-	case r = <-ch:
-	case <-ctx.Done():
-		return Result{}, ctx.Err()
-	}
-	if !leader {
-		s.stats.coalescedWait.Add(1)
-	}
-	if r.Err != nil {
-		if stale != nil && !errors.Is(r.Err, ErrNotFound) && stale.servableOnError(o) {
-			s.stats.staleServed.Add(1)
-			return stale.answer(TierL1, true)
+		s.flightMu.Lock()
+		f, follower := s.flights[key]
+		if !follower {
+			f = &flight{done: make(chan struct{})}
+			s.flights[key] = f
 		}
-		return Result{}, r.Err
+		s.flightMu.Unlock()
+		if !counted {
+			// Counted once the reader has joined the flight, so that a count
+			// of N misses means N readers share at most as many flights as
+			// are running.
+			s.stats.l1Misses.Add(1)
+			counted = true
+		}
+		if !follower {
+			s.lead(ctx, key, o, load, f)
+		}
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return Result{}, ctx.Err()
+		}
+		if f.retry && follower {
+			continue
+		}
+		if follower {
+			s.stats.coalescedWait.Add(1)
+		}
+		if f.err != nil {
+			if stale != nil && !errors.Is(f.err, ErrNotFound) && stale.servableOnError(o) {
+				s.stats.staleServed.Add(1)
+				return stale.answer(TierL1, true)
+			}
+			return Result{}, f.err
+		}
+		return f.res.entry.answer(f.res.tier, f.res.stale)
 	}
-	fr := r.Val.(*flightResult)
-	return fr.entry.answer(fr.tier, fr.stale)
 }
 
-// fetch is one flight: L2, then (on a miss) the fleet-wide fill and load.
-func (s *Store) fetch(ctx context.Context, key string, o *Options, load Loader) (*flightResult, error) {
+// lead runs flight f for key: the L2 read on the caller's goroutine, bounded
+// by its context; a fresh L2 hit ends the flight there. Anything else (a
+// miss, a lease, a stale or corrupt entry, a Redis error) continues in
+// fetch, on a goroutine of the Store's.
+func (s *Store) lead(ctx context.Context, key string, o *Options, load Loader, f *flight) {
 	if s.bus != nil && o.L1TTL >= 0 {
 		// Subscribed before the ticket: a write elsewhere after this point
 		// reaches the fence or the filled entry.
 		s.bus.ensure(ctx, key)
 	}
 	t := s.l1.begin(key)
-	defer s.l1.end(t)
+	first := &l2Read{}
+	if s.l2 != nil {
+		first.raw, first.err = s.l2.get(ctx, key)
+		switch {
+		case first.err != nil && ctx.Err() != nil:
+			// The leader gave up; nothing is known about the key.
+			s.l1.end(t)
+			s.complete(key, f, nil, ctx.Err(), true)
+			return
+		case first.err == nil && first.raw != nil:
+			if res, ok := s.freshL2(key, first.raw, o, t); ok {
+				s.l1.end(t)
+				s.complete(key, f, res, nil, false)
+				return
+			}
+		}
+	}
+	if !s.goStarted() {
+		s.l1.end(t)
+		s.complete(key, f, nil, ErrClosed, false)
+		return
+	}
+	rest := func() {
+		defer s.bg.Done()
+		// The flight outlives any one reader: detach it from the leader's
+		// cancellation and bound it on its own.
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.LoadTimeout)
+		defer cancel()
+		stop := context.AfterFunc(s.closing, cancel)
+		defer stop()
+		res, err := s.fetch(fctx, key, o, load, t, first)
+		s.l1.end(t)
+		s.complete(key, f, res, err, false)
+	}
+	if ctx.Done() == nil {
+		// The leader can never give up (context.Background and the like):
+		// it runs the rest itself and saves a goroutine hand-off.
+		rest()
+		return
+	}
+	go rest()
+}
+
+// complete ends flight f and wakes its readers.
+func (s *Store) complete(key string, f *flight, res *flightResult, err error, retry bool) {
+	s.flightMu.Lock()
+	if s.flights[key] == f {
+		delete(s.flights, key)
+	}
+	s.flightMu.Unlock()
+	f.res, f.err, f.retry = res, err, retry
+	close(f.done)
+}
+
+// l2Read is the outcome of the first L2 read of a flight.
+type l2Read struct {
+	raw []byte
+	err error
+}
+
+// freshL2 answers from a fresh L2 entry, filling L1; ok is false for
+// anything else (which fetch handles).
+func (s *Store) freshL2(key string, raw []byte, o *Options, t fenceTicket) (*flightResult, bool) {
+	env, e, err := s.decodeL2(key, raw, o)
+	if err != nil || env.lease() || time.Now().UnixNano() >= e.freshUntil {
+		return nil, false
+	}
+	s.stats.l2Hits.Add(1)
+	if !s.fillL1(key, e, o, len(raw), t) {
+		s.stats.staleFills.Add(1)
+	}
+	return &flightResult{entry: e, tier: TierL2}, true
+}
+
+// fetch continues a flight after its first L2 read: the fleet-wide fill
+// and the load, or the wait for another process's fill.
+func (s *Store) fetch(ctx context.Context, key string, o *Options, load Loader, t fenceTicket, first *l2Read) (*flightResult, error) {
 	if s.l2 == nil {
 		return s.loadAndFill(ctx, key, o, load, t, nil, nil)
 	}
 	deadline := time.Now().Add(s.cfg.FillWait)
 	for {
-		raw, err := s.l2.get(ctx, key)
+		var raw []byte
+		var err error
+		if first != nil {
+			raw, err, first = first.raw, first.err, nil
+		} else {
+			raw, err = s.l2.get(ctx, key)
+		}
 		if err != nil {
 			s.l2Error(err)
 			return s.loadAndFill(ctx, key, o, load, t, nil, nil) // Redis down: serve from the source
@@ -333,7 +438,7 @@ func (s *Store) fetch(ctx context.Context, key string, o *Options, load Loader) 
 			if load == nil {
 				return nil, ErrNoLoader // a peek: no lease to take
 			}
-			lease := newLease()
+			lease := s.newLease()
 			won, err := s.l2.setNX(ctx, key, lease, s.cfg.FillLockTTL)
 			if err != nil {
 				s.l2Error(err)
