@@ -120,6 +120,17 @@ type Config struct {
 	// probes Redis; the probe's success closes it. Zero means
 	// DefaultBreakerCooldown (one second).
 	BreakerCooldown time.Duration
+
+	// ObserveRead, when set, is called after every read the Store answers
+	// (Get, and LookupL1 hits, which is how strategies read L1) with the
+	// tier that answered and how long the read took, measured with the
+	// precise monotonic clock. A read answered by a cached "not found"
+	// counts under the tier that held it; a failed read under TierNone. It
+	// runs on the reader's goroutine on every read: it must be fast and safe
+	// for concurrent use (a histogram's Observe). Package metrics and the
+	// observability adapters provide hooks. Nil means reads are not timed:
+	// the L1 hit path then reads no clock.
+	ObserveRead func(t Tier, d time.Duration)
 }
 
 func (c Config) withDefaults() (Config, error) {

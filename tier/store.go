@@ -86,6 +86,10 @@ type Store struct {
 
 	lastLog    atomic.Int64 // unix nanoseconds of the last log line
 	suppressed atomic.Uint64
+
+	// born is when the Store was made: time.Since(born) reads only the
+	// monotonic clock, half the cost of time.Now (see mono).
+	born time.Time
 }
 
 // New returns a Store. See Config for the defaults.
@@ -94,7 +98,7 @@ func New(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{cfg: cfg, workers: make(chan struct{}, cfg.RefreshWorkers), flights: make(map[string]*flight)}
+	s := &Store{cfg: cfg, workers: make(chan struct{}, cfg.RefreshWorkers), flights: make(map[string]*flight), born: time.Now()}
 	s.leasePrefix = newToken()
 	s.clock = newClock()
 	if s.l1, err = newL1(cfg, &s.stats, s.clock); err != nil {
@@ -158,8 +162,28 @@ func (s *Store) WaitL1() { s.l1.wait() }
 // counted and never fail a read that load can serve; load's own errors are
 // returned. A nil load makes a full miss ErrNoLoader.
 //
-// A fresh L1 hit allocates nothing.
+// A fresh L1 hit allocates nothing. With Config.ObserveRead set, the read is
+// timed and reported to it.
 func (s *Store) Get(ctx context.Context, key string, o *Options, load Loader) (Result, error) {
+	if s.cfg.ObserveRead != nil {
+		return s.getTimed(ctx, key, o, load)
+	}
+	return s.get(ctx, key, o, load)
+}
+
+// getTimed is Get reporting to Config.ObserveRead.
+func (s *Store) getTimed(ctx context.Context, key string, o *Options, load Loader) (Result, error) {
+	start := s.mono()
+	r, err := s.get(ctx, key, o, load)
+	s.cfg.ObserveRead(r.Tier, s.mono()-start)
+	return r, err
+}
+
+// mono reads the precise monotonic clock: the time since the Store was
+// made.
+func (s *Store) mono() time.Duration { return time.Since(s.born) }
+
+func (s *Store) get(ctx context.Context, key string, o *Options, load Loader) (Result, error) {
 	if o == nil {
 		o = &defaultOptions
 	}
@@ -178,16 +202,26 @@ func (s *Store) Get(ctx context.Context, key string, o *Options, load Loader) (R
 // without building the key: a caller holding a prepared prefix and an id (as
 // strategies do) allocates nothing on a hit. hit is false when L1 has no
 // fresh entry (the caller then calls Get, which counts the miss); a hit on a
-// cached "not found" returns ErrNotFound.
+// cached "not found" returns ErrNotFound. With Config.ObserveRead set, a hit
+// is timed and reported to it as an L1 read (a miss is reported by the Get
+// that follows).
 func (s *Store) LookupL1(p KeyPrefix, id string, o *Options) (value any, hit bool, err error) {
 	if o != nil && o.L1TTL < 0 {
 		return nil, false, nil
+	}
+	observe := s.cfg.ObserveRead
+	var start time.Duration
+	if observe != nil {
+		start = s.mono()
 	}
 	e, ok := s.l1.get(p, id)
 	if !ok || s.clock.nanos() >= e.checkAt {
 		return nil, false, nil
 	}
 	s.stats.l1Hits.Add(1)
+	if observe != nil {
+		observe(TierL1, s.mono()-start)
+	}
 	if e.negative {
 		s.stats.negativeHits.Add(1)
 		return nil, true, ErrNotFound
