@@ -103,6 +103,10 @@ type WriteBehindStats struct {
 	Claimed       uint64 // journaled writes taken over from other instances
 	JournalErrors uint64 // failed journal acknowledgements, heartbeats and claims
 	Pending       int    // distinct ids waiting or being written now
+	// Oldest is the age of the oldest write not yet in the source, counted
+	// from its Set or Delete (for a claimed write, from its journal entry),
+	// however many later writes of its id replaced it; zero when none waits.
+	Oldest time.Duration
 }
 
 // WriteBehind answers writes from the cache and writes the source later:
@@ -170,14 +174,23 @@ type wbOp[V any] struct {
 	firstSeq  uint64 // the oldest local write it stands for (Flush waits for it)
 	attempts  int    // failed attempts of this value
 	notBefore time.Time
-	journal   []string // entry IDs to acknowledge once written
-	claimed   bool     // taken over from another instance
+	queuedAt  time.Time // when the oldest write it stands for was accepted
+	journal   []string  // entry IDs to acknowledge once written
+	claimed   bool      // taken over from another instance
 	// dirty marks a write whose cache update failed: Redis may hold an
 	// older value, dropped once the source has the write.
 	dirty bool
 }
 
 var _ Strategy[int] = (*WriteBehind[int])(nil)
+
+// earlier returns the earlier of two times.
+func earlier(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
 
 // NewWriteBehind returns a write-behind strategy for one data type and
 // starts its flusher; Close stops it.
@@ -422,6 +435,7 @@ func (w *WriteBehind[V]) unreserve(reserved bool) {
 // the later of the two (in journal order) gives the value. It reports false
 // after Close.
 func (w *WriteBehind[V]) enqueue(op *wbOp[V], reserved bool) bool {
+	op.queuedAt = time.Now()
 	w.mu.Lock()
 	if reserved {
 		w.reserved--
@@ -454,6 +468,7 @@ func (w *WriteBehind[V]) merge(op *wbOp[V]) {
 			w.coalesced.Add(1)
 			fl.journal = append(fl.journal, op.journal...)
 			fl.firstSeq = min(fl.firstSeq, op.firstSeq)
+			fl.queuedAt = earlier(fl.queuedAt, op.queuedAt)
 			fl.dirty = fl.dirty || op.dirty
 			return
 		}
@@ -463,6 +478,7 @@ func (w *WriteBehind[V]) merge(op *wbOp[V]) {
 	w.coalesced.Add(1)
 	cur.journal = append(cur.journal, op.journal...)
 	cur.firstSeq = min(cur.firstSeq, op.firstSeq)
+	cur.queuedAt = earlier(cur.queuedAt, op.queuedAt)
 	if op.order.before(cur.order) {
 		return // op is older: its entry is acknowledged with cur's write
 	}
@@ -598,9 +614,7 @@ func (w *WriteBehind[V]) broadcast() {
 
 // Stats returns a snapshot of the WriteBehind's counters.
 func (w *WriteBehind[V]) Stats() WriteBehindStats {
-	w.mu.Lock()
-	n := len(w.pending) + len(w.inflight)
-	w.mu.Unlock()
+	n, oldest := w.QueueStats()
 	return WriteBehindStats{
 		Queued:        w.queued.Load(),
 		Coalesced:     w.coalesced.Load(),
@@ -611,7 +625,32 @@ func (w *WriteBehind[V]) Stats() WriteBehindStats {
 		Claimed:       w.claimed.Load(),
 		JournalErrors: w.journalErrs.Load(),
 		Pending:       n,
+		Oldest:        oldest,
 	}
+}
+
+// QueueStats returns the number of writes waiting for the source or being
+// written to it (coalesced by id: an id counts once waiting and once being
+// written), as Stats' Pending, and the age of the oldest write among them
+// (see WriteBehindStats.Oldest). It walks the queue under its lock: call it
+// at scrape time, not per request. metrics.QueueReader is this method, so
+// that exporters can read queues of any value type.
+func (w *WriteBehind[V]) QueueStats() (depth int, oldest time.Duration) {
+	now := time.Now()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var first time.Time
+	for _, m := range []map[string]*wbOp[V]{w.pending, w.inflight} {
+		for _, op := range m {
+			if first.IsZero() || op.queuedAt.Before(first) {
+				first = op.queuedAt
+			}
+		}
+	}
+	if !first.IsZero() {
+		oldest = max(now.Sub(first), 0)
+	}
+	return len(w.pending) + len(w.inflight), oldest
 }
 
 // run is the flusher.
@@ -760,6 +799,7 @@ func (w *WriteBehind[V]) settle(batch []*wbOp[V], errs []error) {
 		if later := w.pending[op.id]; later != nil {
 			later.journal = append(later.journal, op.journal...)
 			later.firstSeq = min(later.firstSeq, op.firstSeq)
+			later.queuedAt = earlier(later.queuedAt, op.queuedAt)
 			later.dirty = later.dirty || op.dirty
 			continue
 		}
@@ -914,7 +954,7 @@ func (w *WriteBehind[V]) decodeEntry(sid string, f map[string]any) (*wbOp[V], er
 	if _, err := w.b.ns.Key(w.b.entity, id); err != nil {
 		return nil, fmt.Errorf("strategy: journal entry %s: %w", sid, err)
 	}
-	op := &wbOp[V]{id: id, order: o, journal: []string{sid}, claimed: true}
+	op := &wbOp[V]{id: id, order: o, journal: []string{sid}, claimed: true, queuedAt: time.UnixMilli(int64(o.ms))}
 	switch kind {
 	case opDelete:
 		op.del = true

@@ -475,3 +475,50 @@ func TestWriteBehindCacheFailureHealsAfterFlush(t *testing.T) {
 		t.Errorf("Get = %+v, %v; want version 2", p, err)
 	}
 }
+
+// TestWriteBehindQueueStats holds the source and checks that the queue's
+// depth and oldest write age count writes waiting and being written, keep
+// the age of a write replaced by a later one, and drop to zero once the
+// source has everything.
+func TestWriteBehindQueueStats(t *testing.T) {
+	ctx := ctxT(t)
+	store := newPatientStore(t)
+	src := newWBSource()
+	src.gate = make(chan struct{})
+	src.entered = make(chan struct{}, 1)
+	w := newWriteBehind(t, store, src, testOptions(t), strategy.WriteBehindConfig[Profile]{BatchSize: 1, FlushInterval: time.Millisecond})
+
+	if depth, oldest := w.QueueStats(); depth != 0 || oldest != 0 {
+		t.Errorf("empty queue: QueueStats() = %d, %v; want 0, 0", depth, oldest)
+	}
+	start := time.Now()
+	if err := w.Set(ctx, "a", Profile{ID: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	<-src.entered // the flusher holds a
+	const pause = 30 * time.Millisecond
+	time.Sleep(pause)
+	for _, p := range []Profile{{ID: "a", Version: 1}, {ID: "b"}} { // a waits again behind the held write
+		if err := w.Set(ctx, p.ID, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	depth, oldest := w.QueueStats()
+	if depth != 3 {
+		t.Errorf("QueueStats() depth = %d; want 3 (a being written, a's next write and b waiting)", depth)
+	}
+	if limit := time.Since(start); oldest < pause || oldest > limit {
+		t.Errorf("QueueStats() oldest = %v; want between %v and %v (the held write's age)", oldest, pause, limit)
+	}
+	if st := w.Stats(); st.Pending != depth || st.Oldest < oldest {
+		t.Errorf("Stats() Pending, Oldest = %d, %v; want %d, at least %v", st.Pending, st.Oldest, depth, oldest)
+	}
+
+	close(src.gate)
+	if err := w.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if depth, oldest := w.QueueStats(); depth != 0 || oldest != 0 {
+		t.Errorf("after Flush: QueueStats() = %d, %v; want 0, 0", depth, oldest)
+	}
+}
