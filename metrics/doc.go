@@ -1,5 +1,5 @@
 // Package metrics describes a tier.Store's counters for metrics systems, and
-// the hook through which read latencies reach them.
+// the hooks through which read latencies and write-behind queues reach them.
 //
 // It depends on nothing but package tier: the adapters that export these
 // descriptions live in modules of their own
@@ -11,8 +11,12 @@
 // (metric, labels) pair, read from a tier.Stats snapshot. A figure added to
 // tier.Stats is exported by adding one row.
 //
-// Latency histograms need a timer around each read. tier does not call an
-// Observer yet: until it grows a hook for one, TimeGet wraps Store.Get and
-// reports how long each read took to the Observer, under the tier that
-// answered.
+// Latency histograms are fed by tier.Config.ObserveRead, which the Store
+// calls after every read with the tier that answered: Hook turns an Observer
+// into one. TimeGet times single Store.Get calls instead, for a Store whose
+// Config is not yours.
+//
+// A write-behind queue's depth and oldest write are read through
+// QueueReader, which strategy.WriteBehind implements for every value type,
+// so that the adapters need not know the type.
 package metrics

@@ -29,3 +29,18 @@ func ExampleCounters() {
 	// tiercache_reads_total{tier="l1",result="hit"} 90
 	// tiercache_reads_total{tier="l1",result="miss"} 10
 }
+
+func ExampleHook() {
+	obs := metrics.ObserverFunc(func(tier string, d time.Duration) {
+		fmt.Println("answered by", tier)
+	})
+	store, _ := tier.New(tier.Config{ObserveRead: metrics.Hook(obs)}) // L1 only: no Redis needed here
+	defer store.Close()
+	load := func(context.Context, string) (any, error) { return "teapot", nil }
+	_, _ = store.Get(context.Background(), "shop:product:42", nil, load)
+	store.WaitL1()
+	_, _ = store.Get(context.Background(), "shop:product:42", nil, load)
+	// Output:
+	// answered by source
+	// answered by l1
+}
