@@ -1,7 +1,9 @@
 // Package tierprom exports tiercache's figures to Prometheus: a Collector of
 // every registered Store's counters (see metrics.Counters), labelled by
-// strategy, tier and result, and read-latency histograms per strategy and
-// tier fed through metrics.Observer.
+// strategy, tier and result; read-latency histograms per strategy and tier,
+// fed by the Store itself through the hook ReadHook returns
+// (tier.Config.ObserveRead); and the depth and oldest write age of every
+// registered write-behind queue (AddQueue).
 //
 // It is a module of its own (github.com/tiercache/tiercache/observability/tierprom)
 // so that the library's go.mod never requires the Prometheus client: a
@@ -10,8 +12,9 @@
 // Package metrics, in the library, holds the description both this package
 // and the OpenTelemetry adapter export, so the two always agree.
 //
-// Counters are read from Store.Stats at scrape time (no hot-path cost).
-// Stats are per Store: strategies that share a Store share its counters, so
-// register a Store under the name of the strategy (or group of strategies)
-// it serves.
+// Counters and queue gauges are read at scrape time (no hot-path cost); a
+// latency hook costs one clock read and one histogram Observe per read.
+// Stats are per Store: strategies that share a Store share its counters and
+// histograms, so register a Store under the name of the strategy (or group
+// of strategies) it serves.
 package tierprom
