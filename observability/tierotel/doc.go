@@ -1,8 +1,10 @@
 // Package tierotel exports tiercache's figures as OpenTelemetry metrics:
 // observable counters read from every registered Store's Stats at collection
-// time (see metrics.Counters), with strategy, tier and result attributes, and
-// a read-latency histogram per strategy and tier fed through
-// metrics.Observer.
+// time (see metrics.Counters), with strategy, tier and result attributes; a
+// read-latency histogram per strategy and tier, fed by the Store itself
+// through the hook ReadHook returns (tier.Config.ObserveRead); and gauges of
+// the depth and oldest write age of every registered write-behind queue
+// (AddQueue).
 //
 // It is a module of its own (github.com/tiercache/tiercache/observability/tierotel)
 // so that the library's go.mod never requires the OpenTelemetry API: a
@@ -12,5 +14,7 @@
 // Prometheus adapter both export, so the two always agree.
 //
 // Instrument names follow OpenTelemetry's conventions: a Counters row named
-// "reads_total" becomes the counter "tiercache.reads".
+// "reads_total" becomes the counter "tiercache.reads", and the Prometheus
+// gauge "tiercache_writebehind_oldest_age_seconds" becomes
+// "tiercache.writebehind_oldest_age" with unit "s".
 package tierotel

@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/tiercache/tiercache/metrics"
+	"github.com/tiercache/tiercache/tier"
 )
 
 // Errors returned by New and Add.
@@ -40,17 +41,28 @@ func DefaultBuckets() []float64 {
 }
 
 // Metrics owns tiercache's instruments on one Meter: the counters of every
-// Store added to it and the read-latency histogram. Close unregisters its
-// callback. It is safe for concurrent use.
+// Store added to it, the gauges of every write-behind queue added to it, and
+// the read-latency histogram. Close unregisters its callback. It is safe for
+// concurrent use.
 type Metrics struct {
-	rows     []metrics.Counter
-	counters map[string]metric.Int64Observable // by row name: counters, and gauges for Gauge rows
-	latency  metric.Float64Histogram
-	reg      metric.Registration
+	rows        []metrics.Counter
+	counters    map[string]metric.Int64Observable // by row name: counters, and gauges for Gauge rows
+	latency     metric.Float64Histogram
+	queueDepth  metric.Int64ObservableGauge
+	queueOldest metric.Float64ObservableGauge
+	reg         metric.Registration
 
 	mu      sync.RWMutex
 	readers map[string]metrics.StatsReader
+	queues  map[string]metrics.QueueReader
 }
+
+// Names of the write-behind queue gauges: the depth, and the oldest write's
+// age in seconds.
+var (
+	QueueDepthName  = metrics.Namespace + "." + metrics.QueueDepthName
+	QueueOldestName = metrics.Namespace + "." + strings.TrimSuffix(metrics.QueueOldestName, "_seconds")
+)
 
 // InstrumentName returns the OpenTelemetry name of a Counters row:
 // "reads_total" is "tiercache.reads".
@@ -72,6 +84,7 @@ func New(meter metric.Meter, cfg Config) (*Metrics, error) {
 		rows:     metrics.Counters(),
 		counters: map[string]metric.Int64Observable{},
 		readers:  map[string]metrics.StatsReader{},
+		queues:   map[string]metrics.QueueReader{},
 	}
 	var observables []metric.Observable
 	for _, r := range m.rows {
@@ -92,6 +105,17 @@ func New(meter metric.Meter, cfg Config) (*Metrics, error) {
 		observables = append(observables, c)
 	}
 	var err error
+	m.queueDepth, err = meter.Int64ObservableGauge(QueueDepthName,
+		metric.WithDescription(metrics.QueueDepthHelp), metric.WithUnit("{write}"))
+	if err != nil {
+		return nil, fmt.Errorf("tierotel: gauge %s: %w", QueueDepthName, err)
+	}
+	m.queueOldest, err = meter.Float64ObservableGauge(QueueOldestName,
+		metric.WithDescription(metrics.QueueOldestHelp), metric.WithUnit("s"))
+	if err != nil {
+		return nil, fmt.Errorf("tierotel: gauge %s: %w", QueueOldestName, err)
+	}
+	observables = append(observables, m.queueDepth, m.queueOldest)
 	m.latency, err = meter.Float64Histogram(metrics.Namespace+".read.duration",
 		metric.WithDescription("Latency of reads by the tier that answered (l1, l2, source, none for failures)."),
 		metric.WithUnit("s"),
@@ -127,13 +151,44 @@ func (m *Metrics) Remove(name string) {
 	delete(m.readers, name)
 }
 
+// AddQueue reports the depth and oldest write age of a write-behind queue
+// (a *strategy.WriteBehind[V]) under the strategy attribute name, as the
+// gauges QueueDepthName and QueueOldestName. Its names are apart from Add's:
+// a strategy's Store and its queue may share one.
+func (m *Metrics) AddQueue(name string, q metrics.QueueReader) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.queues[name]; ok {
+		return fmt.Errorf("%w: queue %q", ErrDuplicate, name)
+	}
+	m.queues[name] = q
+	return nil
+}
+
+// RemoveQueue stops reporting the queue registered under name.
+func (m *Metrics) RemoveQueue(name string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.queues, name)
+}
+
 func (m *Metrics) observe(_ context.Context, o metric.Observer) error {
 	m.mu.RLock()
 	readers := make(map[string]metrics.StatsReader, len(m.readers))
 	for n, r := range m.readers {
 		readers[n] = r
 	}
+	queues := make(map[string]metrics.QueueReader, len(m.queues))
+	for n, q := range m.queues {
+		queues[n] = q
+	}
 	m.mu.RUnlock()
+	for name, q := range queues {
+		depth, oldest := q.QueueStats()
+		attrs := metric.WithAttributes(attribute.String(metrics.LabelStrategy, name))
+		o.ObserveInt64(m.queueDepth, int64(depth), attrs)
+		o.ObserveFloat64(m.queueOldest, oldest.Seconds(), attrs)
+	}
 	for name, r := range readers {
 		st := r.Stats()
 		for _, row := range m.rows {
@@ -151,8 +206,31 @@ func (m *Metrics) observe(_ context.Context, o metric.Observer) error {
 	return nil
 }
 
+// ReadHook returns the tier.Config.ObserveRead hook that records read
+// latencies under the strategy attribute name, in the histogram
+// tiercache.read.duration:
+//
+//	store, err := tier.New(tier.Config{Redis: rdb, ObserveRead: m.ReadHook("products")})
+//
+// Its attribute sets are built once, here.
+func (m *Metrics) ReadHook(name string) func(tier.Tier, time.Duration) {
+	var opts [tier.TierSource + 1]metric.RecordOption
+	for t := range opts {
+		opts[t] = metric.WithAttributeSet(attribute.NewSet(
+			attribute.String(metrics.LabelStrategy, name),
+			attribute.String(metrics.LabelTier, tier.Tier(t).String())))
+	}
+	h := m.latency
+	return func(t tier.Tier, d time.Duration) {
+		if int(t) >= len(opts) {
+			t = tier.TierNone
+		}
+		h.Record(context.Background(), d.Seconds(), opts[t])
+	}
+}
+
 // Observer returns the metrics.Observer that records read latencies under
-// the strategy attribute name (see metrics.TimeGet).
+// the strategy attribute name, for metrics.TimeGet; prefer ReadHook.
 func (m *Metrics) Observer(name string) metrics.Observer {
 	return observer{h: m.latency, strategy: attribute.String(metrics.LabelStrategy, name)}
 }
