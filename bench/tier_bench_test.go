@@ -3,7 +3,9 @@ package bench
 import (
 	"context"
 	"strconv"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/dgraph-io/ristretto/v2"
 	"github.com/vmihailenco/msgpack/v5"
@@ -30,8 +32,8 @@ func BenchmarkTier(b *testing.B) {
 	want := newProduct(id, 0)
 
 	b.Run("L1Hit", func(b *testing.B) {
-		b.Run("tiercache", func(b *testing.B) {
-			s, store := newStrategy(b, tier.Config{Redis: redisClient(b)})
+		l1Hit := func(b *testing.B, cfg tier.Config) {
+			s, store := newStrategy(b, cfg)
 			warm(b, s, id)
 			store.WaitL1()
 			if _, err := s.Get(ctx, id); err != nil {
@@ -48,6 +50,21 @@ func BenchmarkTier(b *testing.B) {
 			b.StopTimer()
 			if hits := store.Stats().L1Hits - before; hits < uint64(b.N) {
 				b.Fatalf("L1 hits = %d; want %d (the benchmark measured another path)", hits, b.N)
+			}
+		}
+		b.Run("tiercache", func(b *testing.B) { l1Hit(b, tier.Config{Redis: redisClient(b)}) })
+		// The same read timed by Config.ObserveRead, into a hook as cheap
+		// as a histogram's bucket counter (two atomic adds); observed-ns is
+		// the mean latency the hook saw.
+		b.Run("tiercache-observed", func(b *testing.B) {
+			var reads, total atomic.Int64
+			hook := func(_ tier.Tier, d time.Duration) {
+				reads.Add(1)
+				total.Add(int64(d))
+			}
+			l1Hit(b, tier.Config{Redis: redisClient(b), ObserveRead: hook})
+			if n := reads.Load(); n > 0 {
+				b.ReportMetric(float64(total.Load())/float64(n), "observed-ns")
 			}
 		})
 		b.Run("ristretto", func(b *testing.B) {
