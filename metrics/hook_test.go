@@ -112,7 +112,12 @@ func TestWriteBehindQueueReader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w.Close(ctx)
+	defer func() {
+		// Bounded: a failure before the gate opens leaves a write held.
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		_ = w.Close(cctx)
+	}()
 	var q metrics.QueueReader = w
 	if err := w.Set(ctx, "1", "ada"); err != nil {
 		t.Fatal(err)

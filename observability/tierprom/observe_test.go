@@ -118,7 +118,12 @@ func TestQueueGauges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w.Close(ctx)
+	defer func() {
+		// Bounded: a failure before the gate opens leaves a write held.
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		_ = w.Close(cctx)
+	}()
 
 	c := tierprom.NewCollector(tierprom.Config{})
 	if err := c.AddQueue("sessions", w); err != nil {
