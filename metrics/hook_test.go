@@ -3,6 +3,7 @@ package metrics_test
 import (
 	"context"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -65,7 +66,7 @@ func TestHook(t *testing.T) {
 	}
 	defer store.Close()
 	src := &stringSource{rows: map[string]string{"1": "ada"}}
-	ca, err := strategy.NewCacheAside[string](store, src, strategy.Options{Namespace: "metrics", Entity: "hook"})
+	ca, err := strategy.NewCacheAside[string](store, src, strategy.Options{Namespace: uniqueNamespace("metrics"), Entity: "hook"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,4 +134,10 @@ func TestWriteBehindQueueReader(t *testing.T) {
 	if depth, oldest := q.QueueStats(); depth != 0 || oldest != 0 {
 		t.Errorf("after Flush: QueueStats() = %d, %v; want 0, 0", depth, oldest)
 	}
+}
+
+// uniqueNamespace returns a namespace no earlier run used: Redis outlives a
+// test run under -count.
+func uniqueNamespace(prefix string) string {
+	return prefix + strconv.FormatInt(time.Now().UnixNano(), 36)
 }

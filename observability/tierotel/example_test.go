@@ -25,6 +25,7 @@ func Example() {
 	_ = m.Add("products", store)
 
 	_ = store.Set(ctx, "shop:product:42", "teapot", nil)
+	store.WaitL1() // ristretto applies sets asynchronously
 	_, _ = store.Get(ctx, "shop:product:42", nil, nil)
 
 	var rm metricdata.ResourceMetrics

@@ -2,6 +2,7 @@ package tierotel_test
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -77,7 +78,7 @@ func TestReadHook(t *testing.T) {
 	}
 	defer store.Close()
 	src := &memSource{rows: map[string]string{"1": "ada"}}
-	ca, err := strategy.NewCacheAside[string](store, src, strategy.Options{Namespace: "otelhook", Entity: "user"})
+	ca, err := strategy.NewCacheAside[string](store, src, strategy.Options{Namespace: uniqueNamespace("otelhook"), Entity: "user"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,4 +180,10 @@ func TestQueueGauges(t *testing.T) {
 	if _, ok := collect(t, reader)[depth]; ok {
 		t.Error("gauges of a removed queue still collected")
 	}
+}
+
+// uniqueNamespace returns a namespace no earlier run used: Redis outlives a
+// test run under -count.
+func uniqueNamespace(prefix string) string {
+	return prefix + strconv.FormatInt(time.Now().UnixNano(), 36)
 }

@@ -2,6 +2,7 @@ package tierprom_test
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -68,7 +69,7 @@ func TestReadHook(t *testing.T) {
 		t.Fatal(err)
 	}
 	src := &memSource{rows: map[string]string{"1": "ada"}}
-	ca, err := strategy.NewCacheAside[string](store, src, strategy.Options{Namespace: "promhook", Entity: "user"})
+	ca, err := strategy.NewCacheAside[string](store, src, strategy.Options{Namespace: uniqueNamespace("promhook"), Entity: "user"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,4 +171,10 @@ func TestQueueGauges(t *testing.T) {
 	if _, ok := gathered(t, reg)[depth]; ok {
 		t.Error("gauges of a removed queue still gathered")
 	}
+}
+
+// uniqueNamespace returns a namespace no earlier run used: Redis outlives a
+// test run under -count.
+func uniqueNamespace(prefix string) string {
+	return prefix + strconv.FormatInt(time.Now().UnixNano(), 36)
 }
