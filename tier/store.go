@@ -168,7 +168,20 @@ func (s *Store) Get(ctx context.Context, key string, o *Options, load Loader) (R
 	if s.cfg.ObserveRead != nil {
 		return s.getTimed(ctx, key, o, load)
 	}
-	return s.get(ctx, key, o, load)
+	// get's body, repeated: through one more call, the untimed L1 hit cost
+	// 15 ns more (a Result is nine words, copied once more).
+	if o == nil {
+		o = &defaultOptions
+	}
+	if o.L1TTL >= 0 {
+		if e, ok := s.l1.getKey(key); ok {
+			if s.clock.nanos() < e.checkAt {
+				return s.l1Hit(e)
+			}
+			return s.getDue(ctx, key, o, load, e)
+		}
+	}
+	return s.getShared(ctx, key, o, load, nil)
 }
 
 // getTimed is Get reporting to Config.ObserveRead.
@@ -183,6 +196,7 @@ func (s *Store) getTimed(ctx context.Context, key string, o *Options, load Loade
 // made.
 func (s *Store) mono() time.Duration { return time.Since(s.born) }
 
+// get is Get without the timing (Get repeats it inline).
 func (s *Store) get(ctx context.Context, key string, o *Options, load Loader) (Result, error) {
 	if o == nil {
 		o = &defaultOptions
