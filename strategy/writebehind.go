@@ -352,7 +352,8 @@ func (w *WriteBehind[V]) write(ctx context.Context, id string, v V, del bool) er
 		}
 		op.journal = []string{sid}
 	}
-	if !w.enqueue(op, reserved) {
+	at, ok := w.enqueue(op, reserved)
+	if !ok {
 		if w.journal != nil {
 			// Closed while journaling: withdraw the entry, so that no other
 			// instance writes what this Set reports as refused.
@@ -372,7 +373,7 @@ func (w *WriteBehind[V]) write(ctx context.Context, id string, v V, del bool) er
 	if w.b.store.Set(ctx, key, v, &w.b.tier) != nil { // counted by the Store
 		w.markDirty(id)
 	}
-	if !w.newest(id, op.order) {
+	if !w.newest(id, at) {
 		// A later write of id was queued while this one updated the cache,
 		// and may have updated it first: drop the entry, so that reads go
 		// to the queue.
@@ -433,8 +434,9 @@ func (w *WriteBehind[V]) unreserve(reserved bool) {
 
 // enqueue adds op to the queue, merging it with a queued write of its id:
 // the later of the two (in journal order) gives the value. It reports false
-// after Close.
-func (w *WriteBehind[V]) enqueue(op *wbOp[V], reserved bool) bool {
+// after Close. It returns op's position: once queued, op may be merged
+// with later writes under w.mu, so the caller must not read it again.
+func (w *WriteBehind[V]) enqueue(op *wbOp[V], reserved bool) (order, bool) {
 	op.queuedAt = time.Now()
 	w.mu.Lock()
 	if reserved {
@@ -442,20 +444,21 @@ func (w *WriteBehind[V]) enqueue(op *wbOp[V], reserved bool) bool {
 	}
 	if w.closed {
 		w.mu.Unlock()
-		return false
+		return order{}, false
 	}
 	w.seq++
 	if w.journal == nil {
 		op.order = order{seq: w.seq}
 	}
 	op.firstSeq = w.seq
+	at := op.order
 	w.merge(op)
 	full := len(w.pending) >= w.cfg.BatchSize
 	w.mu.Unlock()
 	if full {
 		w.wake()
 	}
-	return true
+	return at, true
 }
 
 // merge puts op in the queue; w.mu must be held. A write older than the
