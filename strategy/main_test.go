@@ -3,14 +3,11 @@ package strategy_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"go.uber.org/goleak"
 
 	"github.com/tiercache/tiercache/internal/redistest"
 	"github.com/tiercache/tiercache/strategy"
@@ -20,31 +17,7 @@ import (
 // shared is the redis-server the package's tests share.
 var shared *redistest.Server
 
-func TestMain(m *testing.M) {
-	if os.Getenv(childRedisEnv) != "" {
-		// A child process of TestWriteBehindDurableSurvivesSIGKILL: it uses
-		// the parent's redis-server and is killed, never checked for leaks.
-		os.Exit(m.Run())
-	}
-	srv, err := redistest.StartServer()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	shared = srv
-	code := m.Run()
-	if err := srv.Close(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		code = 1
-	}
-	if code == 0 {
-		if err := goleak.Find(redistest.LeakOptions()...); err != nil {
-			fmt.Fprintln(os.Stderr, "leaked goroutines:", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { redistest.Main(m, &shared) }
 
 // Profile is the value type of the tests.
 type Profile struct {

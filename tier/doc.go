@@ -6,7 +6,7 @@
 //
 // A read tries L1 first: a fresh hit is a map lookup and a type assertion,
 // with no decoding and no allocation. On an L1 miss, concurrent readers of a
-// key share one flight (singleflight): one Redis GET, and on an L2 miss one
+// key share one flight: one Redis GET, and on an L2 miss one
 // load. Across processes, the first to miss writes a lease into the key
 // itself (SET NX PX with a random token); the others wait for the fill,
 // bounded by Config.FillWait, and a holder that dies leaves a lease that

@@ -327,6 +327,7 @@ type flight struct {
 	// retry: the leader's own context ended before anything was shared;
 	// the readers still waiting read again.
 	retry bool
+	hit   flightResult // res of an L2 hit, held here to save an allocation
 }
 
 // getShared reads key through one flight per key and process. stale is the
@@ -388,7 +389,7 @@ func (s *Store) lead(ctx context.Context, key string, o *Options, load Loader, f
 		s.bus.ensure(ctx, key)
 	}
 	t := s.l1.begin(key)
-	first := &l2Read{}
+	var first l2Read
 	if s.l2 != nil {
 		first.raw, first.err = s.l2.get(ctx, key)
 		switch {
@@ -398,13 +399,21 @@ func (s *Store) lead(ctx context.Context, key string, o *Options, load Loader, f
 			s.complete(key, f, nil, ctx.Err(), true)
 			return
 		case first.err == nil && first.raw != nil:
-			if res, ok := s.freshL2(key, first.raw, o, t); ok {
+			if e, ok := s.freshL2(key, first.raw, o, t); ok {
 				s.l1.end(t)
-				s.complete(key, f, res, nil, false)
+				f.hit = flightResult{entry: e, tier: TierL2}
+				s.complete(key, f, &f.hit, nil, false)
 				return
 			}
 		}
 	}
+	s.continueFlight(ctx, key, o, load, f, t, first)
+}
+
+// continueFlight runs the rest of a flight after its first L2 read. It is
+// a function of its own so that what its goroutine captures is allocated
+// only when a flight gets this far, not on every L2 hit.
+func (s *Store) continueFlight(ctx context.Context, key string, o *Options, load Loader, f *flight, t fenceTicket, first l2Read) {
 	if !s.goStarted() {
 		s.l1.end(t)
 		s.complete(key, f, nil, ErrClosed, false)
@@ -418,7 +427,7 @@ func (s *Store) lead(ctx context.Context, key string, o *Options, load Loader, f
 		defer cancel()
 		stop := context.AfterFunc(s.closing, cancel)
 		defer stop()
-		res, err := s.fetch(fctx, key, o, load, t, first)
+		res, err := s.fetch(fctx, key, o, load, t, &first)
 		s.l1.end(t)
 		s.complete(key, f, res, err, false)
 	}
@@ -450,7 +459,7 @@ type l2Read struct {
 
 // freshL2 answers from a fresh L2 entry, filling L1; ok is false for
 // anything else (which fetch handles).
-func (s *Store) freshL2(key string, raw []byte, o *Options, t fenceTicket) (*flightResult, bool) {
+func (s *Store) freshL2(key string, raw []byte, o *Options, t fenceTicket) (*l1Entry, bool) {
 	env, e, err := s.decodeL2(key, raw, o)
 	if err != nil || env.lease() || time.Now().UnixNano() >= e.freshUntil {
 		return nil, false
@@ -459,7 +468,7 @@ func (s *Store) freshL2(key string, raw []byte, o *Options, t fenceTicket) (*fli
 	if !s.fillL1(key, e, o, len(raw), t) {
 		s.stats.staleFills.Add(1)
 	}
-	return &flightResult{entry: e, tier: TierL2}, true
+	return e, true
 }
 
 // fetch continues a flight after its first L2 read: the fleet-wide fill
