@@ -34,7 +34,7 @@ func TestSubjects(t *testing.T) {
 				want := newProduct(ks.ids[0], 0)
 				for i := range 3 {
 					got, err := s.Get(ctx, ks.ids[0], ks.keys[0])
-					waitSettled(s)
+					waitStored(t, s, ks.keys[0])
 					if err != nil || !sameProduct(got, want) {
 						t.Fatalf("Get #%d = %+v, %v; want %+v, nil", i, got, err, want)
 					}
@@ -46,7 +46,7 @@ func TestSubjects(t *testing.T) {
 				if err := s.Set(ctx, ks.ids[1], ks.keys[1], set); err != nil {
 					t.Fatalf("Set: %v", err)
 				}
-				waitSettled(s)
+				waitStored(t, s, ks.keys[1])
 				got, err := s.Get(ctx, ks.ids[1], ks.keys[1])
 				if err != nil || !sameProduct(got, set) {
 					t.Errorf("Get after Set = %+v, %v; want %+v, nil", got, err, set)

@@ -170,6 +170,7 @@ func (g *goRedisCacheSubject) Close() {}
 type gocacheSubject struct {
 	m        *marshaler.Marshaler
 	loadable *gocache.LoadableCache[any]
+	inner    gocache.CacheInterface[any] // the stores, without read-through
 	local    *ristrettov1.Cache
 }
 
@@ -208,7 +209,7 @@ func newGocache(tb testing.TB, c subjectConfig) subject {
 		return b, nil, err
 	}
 	loadable := gocache.NewLoadable[any](load, inner)
-	return &gocacheSubject{m: marshaler.New(loadable), loadable: loadable, local: local}
+	return &gocacheSubject{m: marshaler.New(loadable), loadable: loadable, inner: inner, local: local}
 }
 
 func (g *gocacheSubject) Get(ctx context.Context, _, key string) (Product, error) {
@@ -232,6 +233,26 @@ func (g *gocacheSubject) Close() {
 	if g.local != nil {
 		g.local.Close()
 	}
+}
+
+// waitStored waits until key, just read or written through s, is in s's
+// stores: gocache's loadable cache writes a loaded value from a goroutine
+// of its own and offers no signal, so its stores are polled (bounded).
+func waitStored(tb testing.TB, s subject, key string) {
+	tb.Helper()
+	if g, ok := s.(*gocacheSubject); ok {
+		deadline := time.Now().Add(2 * time.Second)
+		for {
+			if _, err := g.inner.Get(context.Background(), key); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				tb.Fatalf("gocache never stored %q", key)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	waitSettled(s)
 }
 
 // waitSettled waits until the library's asynchronous L1 writes are visible.
