@@ -98,6 +98,8 @@ func TestTimeGet(t *testing.T) {
 	defer store.Close()
 	load := func(context.Context, string) (any, error) { return "v", nil }
 	fail := func(context.Context, string) (any, error) { return nil, errors.New("source down") }
+	// Keys of this run only: the shared Redis outlives a -count run.
+	k1, k2 := fmt.Sprintf("metrics:%d:k1", time.Now().UnixNano()), fmt.Sprintf("metrics:%d:k2", time.Now().UnixNano())
 	var rec recorder
 	steps := []struct {
 		name, key string
@@ -106,10 +108,10 @@ func TestTimeGet(t *testing.T) {
 		want      string
 		wantErr   bool
 	}{
-		{"miss loads", "metrics:k1", load, false, "source", false},
-		{"then L1", "metrics:k1", load, false, "l1", false},
-		{"L1 cleared: L2", "metrics:k1", load, true, "l2", false},
-		{"source error", "metrics:k2", fail, false, "none", true},
+		{"miss loads", k1, load, false, "source", false},
+		{"then L1", k1, load, false, "l1", false},
+		{"L1 cleared: L2", k1, load, true, "l2", false},
+		{"source error", k2, fail, false, "none", true},
 	}
 	for _, st := range steps {
 		if st.clearL1 {
