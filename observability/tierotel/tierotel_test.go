@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -106,6 +107,7 @@ func TestMetrics(t *testing.T) {
 	}
 
 	obs := m.Observer("sessions")
+	run := fmt.Sprintf("%d:", time.Now().UnixNano()) // the shared Redis outlives a -count run
 	load := func(context.Context, string) (any, error) { return "v", nil }
 	failing := func(context.Context, string) (any, error) { return nil, errors.New("db down") }
 	for _, step := range []struct {
@@ -121,7 +123,7 @@ func TestMetrics(t *testing.T) {
 		if step.clear {
 			store.ClearLocal()
 		}
-		_, _ = metrics.TimeGet(ctx, obs, store, step.key, nil, step.load)
+		_, _ = metrics.TimeGet(ctx, obs, store, run+step.key, nil, step.load)
 		store.WaitL1()
 	}
 

@@ -93,8 +93,10 @@ func TestCollector(t *testing.T) {
 	obs := c.Observer("products")
 	load := func(context.Context, string) (any, error) { return "v", nil }
 	missing := func(context.Context, string) (any, error) { return nil, tier.ErrNotFound }
+	run := fmt.Sprintf("%d:", time.Now().UnixNano()) // the shared Redis outlives a -count run
 	get := func(key string, l tier.Loader) {
 		t.Helper()
+		key = run + key
 		if _, err := metrics.TimeGet(ctx, obs, store, key, nil, l); err != nil && !errors.Is(err, tier.ErrNotFound) {
 			t.Fatalf("Get(%q): %v", key, err)
 		}
