@@ -3,56 +3,16 @@ package metrics_test
 import (
 	"context"
 	"slices"
-	"strconv"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/tiercache/tiercache/internal/testsource"
 	"github.com/tiercache/tiercache/metrics"
 	"github.com/tiercache/tiercache/strategy"
 	"github.com/tiercache/tiercache/tier"
 )
 
 var _ metrics.QueueReader = (*strategy.WriteBehind[int])(nil)
-
-// stringSource is a strategy.Source of strings held in a map; a held gate
-// makes its writes wait.
-type stringSource struct {
-	mu   sync.Mutex
-	rows map[string]string
-	gate chan struct{} // when not nil, Store waits until it is closed
-}
-
-func (s *stringSource) Load(_ context.Context, id string) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v, ok := s.rows[id]
-	if !ok {
-		return "", strategy.ErrNotFound
-	}
-	return v, nil
-}
-
-func (s *stringSource) Store(ctx context.Context, id string, v string) error {
-	if s.gate != nil {
-		select {
-		case <-s.gate:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.rows[id] = v
-	return nil
-}
-
-func (s *stringSource) Remove(_ context.Context, id string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.rows, id)
-	return nil
-}
 
 // TestHook checks that a Store with metrics.Hook reports every read under
 // the tier that answered, a strategy's L1 hits (through Store.LookupL1)
@@ -65,8 +25,8 @@ func TestHook(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	src := &stringSource{rows: map[string]string{"1": "ada"}}
-	ca, err := strategy.NewCacheAside[string](store, src, strategy.Options{Namespace: uniqueNamespace("metrics"), Entity: "hook"})
+	src := testsource.NewStrings(map[string]string{"1": "ada"})
+	ca, err := strategy.NewCacheAside[string](store, src, strategy.Options{Namespace: testsource.UniqueNamespace("metrics"), Entity: "hook"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +67,8 @@ func TestWriteBehindQueueReader(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	src := &stringSource{rows: map[string]string{}, gate: make(chan struct{})}
+	src := testsource.NewStrings(nil)
+	src.Gate = make(chan struct{})
 	w, err := strategy.NewWriteBehind[string](store, src, strategy.Options{Namespace: "metrics", Entity: "queue"},
 		strategy.WriteBehindConfig[string]{FlushInterval: time.Millisecond})
 	if err != nil {
@@ -127,17 +88,11 @@ func TestWriteBehindQueueReader(t *testing.T) {
 	if depth, oldest := q.QueueStats(); depth != 1 || oldest < 10*time.Millisecond {
 		t.Errorf("QueueStats() = %d, %v; want 1, at least 10ms", depth, oldest)
 	}
-	close(src.gate)
+	close(src.Gate)
 	if err := w.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if depth, oldest := q.QueueStats(); depth != 0 || oldest != 0 {
 		t.Errorf("after Flush: QueueStats() = %d, %v; want 0, 0", depth, oldest)
 	}
-}
-
-// uniqueNamespace returns a namespace no earlier run used: Redis outlives a
-// test run under -count.
-func uniqueNamespace(prefix string) string {
-	return prefix + strconv.FormatInt(time.Now().UnixNano(), 36)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"reflect"
 	"sort"
 	"strings"
@@ -19,20 +18,7 @@ import (
 
 var shared *redistest.Server
 
-func TestMain(m *testing.M) {
-	srv, err := redistest.StartServer()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	shared = srv
-	code := m.Run()
-	if err := srv.Close(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		code = 1
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { redistest.Main(m, &shared) }
 
 // TestCountersCoverStats checks that every field of tier.Stats is exported
 // by at least one row, so that a figure added to Stats without a row fails

@@ -2,56 +2,16 @@ package tierotel_test
 
 import (
 	"context"
-	"strconv"
-	"sync"
 	"testing"
 	"time"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
+	"github.com/tiercache/tiercache/internal/testsource"
 	"github.com/tiercache/tiercache/observability/tierotel"
 	"github.com/tiercache/tiercache/strategy"
 	"github.com/tiercache/tiercache/tier"
 )
-
-// memSource is a strategy.Source of strings held in a map; a gate, while
-// open (not nil and not closed), makes its writes wait.
-type memSource struct {
-	mu   sync.Mutex
-	rows map[string]string
-	gate chan struct{}
-}
-
-func (s *memSource) Load(_ context.Context, id string) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v, ok := s.rows[id]
-	if !ok {
-		return "", strategy.ErrNotFound
-	}
-	return v, nil
-}
-
-func (s *memSource) Store(ctx context.Context, id string, v string) error {
-	if s.gate != nil {
-		select {
-		case <-s.gate:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.rows[id] = v
-	return nil
-}
-
-func (s *memSource) Remove(_ context.Context, id string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.rows, id)
-	return nil
-}
 
 func newMetrics(t *testing.T) (*tierotel.Metrics, *sdkmetric.ManualReader) {
 	t.Helper()
@@ -77,8 +37,8 @@ func TestReadHook(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	src := &memSource{rows: map[string]string{"1": "ada"}}
-	ca, err := strategy.NewCacheAside[string](store, src, strategy.Options{Namespace: uniqueNamespace("otelhook"), Entity: "user"})
+	src := testsource.NewStrings(map[string]string{"1": "ada"})
+	ca, err := strategy.NewCacheAside[string](store, src, strategy.Options{Namespace: testsource.UniqueNamespace("otelhook"), Entity: "user"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +85,8 @@ func TestQueueGauges(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	src := &memSource{rows: map[string]string{}, gate: make(chan struct{})}
+	src := testsource.NewStrings(nil)
+	src.Gate = make(chan struct{})
 	w, err := strategy.NewWriteBehind[string](store, src, strategy.Options{Namespace: "otelqueue", Entity: "session"},
 		strategy.WriteBehindConfig[string]{FlushInterval: time.Millisecond})
 	if err != nil {
@@ -169,7 +130,7 @@ func TestQueueGauges(t *testing.T) {
 		t.Errorf("%s = %v; want between %v and %v", oldest, got[oldest], pause.Seconds(), limit)
 	}
 
-	close(src.gate)
+	close(src.Gate)
 	if err := w.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -180,10 +141,4 @@ func TestQueueGauges(t *testing.T) {
 	if _, ok := collect(t, reader)[depth]; ok {
 		t.Error("gauges of a removed queue still collected")
 	}
-}
-
-// uniqueNamespace returns a namespace no earlier run used: Redis outlives a
-// test run under -count.
-func uniqueNamespace(prefix string) string {
-	return prefix + strconv.FormatInt(time.Now().UnixNano(), 36)
 }

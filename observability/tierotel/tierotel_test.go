@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 	"testing"
@@ -22,20 +21,7 @@ import (
 
 var shared *redistest.Server
 
-func TestMain(m *testing.M) {
-	srv, err := redistest.StartServer()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	shared = srv
-	code := m.Run()
-	if err := srv.Close(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		code = 1
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { redistest.Main(m, &shared) }
 
 // collect reads every data point: counters by value, histograms by count,
 // keyed "name{k=v,...}" with attributes sorted.

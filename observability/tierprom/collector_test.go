@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
@@ -19,20 +18,7 @@ import (
 
 var shared *redistest.Server
 
-func TestMain(m *testing.M) {
-	srv, err := redistest.StartServer()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	shared = srv
-	code := m.Run()
-	if err := srv.Close(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		code = 1
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { redistest.Main(m, &shared) }
 
 // gathered indexes a Gather's counters and histogram counts by family and
 // labels: "tiercache_reads_total{strategy=products,tier=l1,result=hit}".

@@ -2,56 +2,16 @@ package tierprom_test
 
 import (
 	"context"
-	"strconv"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tiercache/tiercache/internal/testsource"
 	"github.com/tiercache/tiercache/observability/tierprom"
 	"github.com/tiercache/tiercache/strategy"
 	"github.com/tiercache/tiercache/tier"
 )
-
-// memSource is a strategy.Source of strings held in a map; a gate, while
-// open (not nil and not closed), makes its writes wait.
-type memSource struct {
-	mu   sync.Mutex
-	rows map[string]string
-	gate chan struct{}
-}
-
-func (s *memSource) Load(_ context.Context, id string) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v, ok := s.rows[id]
-	if !ok {
-		return "", strategy.ErrNotFound
-	}
-	return v, nil
-}
-
-func (s *memSource) Store(ctx context.Context, id string, v string) error {
-	if s.gate != nil {
-		select {
-		case <-s.gate:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.rows[id] = v
-	return nil
-}
-
-func (s *memSource) Remove(_ context.Context, id string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.rows, id)
-	return nil
-}
 
 // TestReadHook reads through a strategy on a Store whose ObserveRead is the
 // Collector's hook, and checks that each read lands in the histogram of the
@@ -68,8 +28,8 @@ func TestReadHook(t *testing.T) {
 	if err := reg.Register(c); err != nil {
 		t.Fatal(err)
 	}
-	src := &memSource{rows: map[string]string{"1": "ada"}}
-	ca, err := strategy.NewCacheAside[string](store, src, strategy.Options{Namespace: uniqueNamespace("promhook"), Entity: "user"})
+	src := testsource.NewStrings(map[string]string{"1": "ada"})
+	ca, err := strategy.NewCacheAside[string](store, src, strategy.Options{Namespace: testsource.UniqueNamespace("promhook"), Entity: "user"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +73,8 @@ func TestQueueGauges(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	src := &memSource{rows: map[string]string{}, gate: make(chan struct{})}
+	src := testsource.NewStrings(nil)
+	src.Gate = make(chan struct{})
 	w, err := strategy.NewWriteBehind[string](store, src, strategy.Options{Namespace: "promqueue", Entity: "session"},
 		strategy.WriteBehindConfig[string]{FlushInterval: time.Millisecond})
 	if err != nil {
@@ -160,7 +121,7 @@ func TestQueueGauges(t *testing.T) {
 		t.Errorf("%s = %v; want between %v and %v", oldest, got[oldest], pause.Seconds(), limit)
 	}
 
-	close(src.gate)
+	close(src.Gate)
 	if err := w.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -171,10 +132,4 @@ func TestQueueGauges(t *testing.T) {
 	if _, ok := gathered(t, reg)[depth]; ok {
 		t.Error("gauges of a removed queue still gathered")
 	}
-}
-
-// uniqueNamespace returns a namespace no earlier run used: Redis outlives a
-// test run under -count.
-func uniqueNamespace(prefix string) string {
-	return prefix + strconv.FormatInt(time.Now().UnixNano(), 36)
 }
