@@ -62,24 +62,7 @@ func TestHook(t *testing.T) {
 // metrics.QueueReader.
 func TestWriteBehindQueueReader(t *testing.T) {
 	ctx := context.Background()
-	store, err := tier.New(tier.Config{Redis: shared.Client(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	src := testsource.NewStrings(nil)
-	src.Gate = make(chan struct{})
-	w, err := strategy.NewWriteBehind[string](store, src, strategy.Options{Namespace: "metrics", Entity: "queue"},
-		strategy.WriteBehindConfig[string]{FlushInterval: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		// Bounded: a failure before the gate opens leaves a write held.
-		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		_ = w.Close(cctx)
-	}()
+	w, src := testsource.HeldQueue(t, shared.Client(t), "metrics")
 	var q metrics.QueueReader = w
 	if err := w.Set(ctx, "1", "ada"); err != nil {
 		t.Fatal(err)

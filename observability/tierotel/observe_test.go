@@ -80,24 +80,7 @@ func TestReadHook(t *testing.T) {
 // its depth and oldest write age back through the manual reader.
 func TestQueueGauges(t *testing.T) {
 	ctx := context.Background()
-	store, err := tier.New(tier.Config{Redis: shared.Client(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	src := testsource.NewStrings(nil)
-	src.Gate = make(chan struct{})
-	w, err := strategy.NewWriteBehind[string](store, src, strategy.Options{Namespace: "otelqueue", Entity: "session"},
-		strategy.WriteBehindConfig[string]{FlushInterval: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		// Bounded: a failure before the gate opens leaves a write held.
-		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		_ = w.Close(cctx)
-	}()
+	w, src := testsource.HeldQueue(t, shared.Client(t), "otelqueue")
 
 	m, reader := newMetrics(t)
 	if err := m.AddQueue("sessions", w); err != nil {

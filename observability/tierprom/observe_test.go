@@ -68,24 +68,7 @@ func TestReadHook(t *testing.T) {
 // its depth and oldest write age back from the registry.
 func TestQueueGauges(t *testing.T) {
 	ctx := context.Background()
-	store, err := tier.New(tier.Config{Redis: shared.Client(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	src := testsource.NewStrings(nil)
-	src.Gate = make(chan struct{})
-	w, err := strategy.NewWriteBehind[string](store, src, strategy.Options{Namespace: "promqueue", Entity: "session"},
-		strategy.WriteBehindConfig[string]{FlushInterval: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		// Bounded: a failure before the gate opens leaves a write held.
-		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		_ = w.Close(cctx)
-	}()
+	w, src := testsource.HeldQueue(t, shared.Client(t), "promqueue")
 
 	c := tierprom.NewCollector(tierprom.Config{})
 	if err := c.AddQueue("sessions", w); err != nil {
