@@ -26,7 +26,7 @@ var coherenceOptions = tier.Options{Decode: tier.DecodeAs[coherenceValue]()}
 func newCoherenceStore(b *testing.B, rdb redis.UniversalClient, cfg tier.Config) *tier.Store {
 	b.Helper()
 	cfg.Redis = rdb
-	s, err := tier.New(cfg)
+	s, err := tier.New(&cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

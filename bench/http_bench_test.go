@@ -39,7 +39,7 @@ func newHTTPCache(b *testing.B, prefix string) (*tier.Store, *middleware.Cache) 
 	b.Helper()
 	rdb := redisServer.NewClient()
 	b.Cleanup(func() { rdb.Close() })
-	store, err := tier.New(tier.Config{Redis: rdb})
+	store, err := tier.New(&tier.Config{Redis: rdb})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -84,7 +84,7 @@ func benchStore(b *testing.B) *tier.Store {
 	b.Helper()
 	// A generous Redis timeout: a benchmark on a busy machine should measure
 	// slow calls, not fail on them (write-through returns cache errors).
-	s, err := tier.New(tier.Config{Redis: redisServer.Client(b), L2Timeout: time.Second})
+	s, err := tier.New(&tier.Config{Redis: redisServer.Client(b), L2Timeout: time.Second})
 	if err != nil {
 		b.Fatal(err)
 	}

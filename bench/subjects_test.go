@@ -97,7 +97,7 @@ func newTiercache(tb testing.TB, c subjectConfig) subject {
 		cfg.Redis = c.rdb
 	}
 	cfg.DisableL1 = c.layers == l2Only
-	store, err := tier.New(cfg)
+	store, err := tier.New(&cfg)
 	if err != nil {
 		tb.Fatalf("tier.New: %v", err)
 	}

@@ -162,7 +162,7 @@ func BenchmarkTier(b *testing.B) {
 // both closed at the end of b.
 func newStrategy(b *testing.B, cfg tier.Config) (*strategy.CacheAside[Product], *tier.Store) {
 	b.Helper()
-	store, err := tier.New(cfg)
+	store, err := tier.New(&cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 )
 
 func ExampleTimeGet() {
-	store, _ := tier.New(tier.Config{}) // L1 only: no Redis needed here
+	store, _ := tier.New(&tier.Config{}) // L1 only: no Redis needed here
 	defer store.Close()
 	obs := metrics.ObserverFunc(func(tier string, d time.Duration) {
 		fmt.Println("answered by", tier)
@@ -34,7 +34,7 @@ func ExampleHook() {
 	obs := metrics.ObserverFunc(func(tier string, d time.Duration) {
 		fmt.Println("answered by", tier)
 	})
-	store, _ := tier.New(tier.Config{ObserveRead: metrics.Hook(obs)}) // L1 only: no Redis needed here
+	store, _ := tier.New(&tier.Config{ObserveRead: metrics.Hook(obs)}) // L1 only: no Redis needed here
 	defer store.Close()
 	load := func(context.Context, string) (any, error) { return "teapot", nil }
 	_, _ = store.Get(context.Background(), "shop:product:42", nil, load)

@@ -20,7 +20,7 @@ var _ metrics.QueueReader = (*strategy.WriteBehind[int])(nil)
 func TestHook(t *testing.T) {
 	ctx := context.Background()
 	var rec recorder
-	store, err := tier.New(tier.Config{Redis: shared.Client(t), ObserveRead: metrics.Hook(&rec)})
+	store, err := tier.New(&tier.Config{Redis: shared.Client(t), ObserveRead: metrics.Hook(&rec)})
 	if err != nil {
 		t.Fatal(err)
 	}

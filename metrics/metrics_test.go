@@ -77,7 +77,7 @@ func (r *recorder) ObserveRead(tier string, d time.Duration) {
 
 func TestTimeGet(t *testing.T) {
 	ctx := context.Background()
-	store, err := tier.New(tier.Config{Redis: shared.Client(t)})
+	store, err := tier.New(&tier.Config{Redis: shared.Client(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,7 @@ func (f ObserverFunc) ObserveRead(tier string, d time.Duration) { f(tier, d) }
 // Hook adapts obs to tier.Config.ObserveRead, so that the Store times every
 // read itself, strategies' L1 hits included:
 //
-//	store, err := tier.New(tier.Config{Redis: rdb, ObserveRead: metrics.Hook(obs)})
+//	store, err := tier.New(&tier.Config{Redis: rdb, ObserveRead: metrics.Hook(obs)})
 //
 // The observability adapters have hooks of their own that skip the tier's
 // name (tierprom.Collector.ReadHook, tierotel.Metrics.ReadHook).

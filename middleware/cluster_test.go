@@ -16,7 +16,7 @@ import (
 // Cluster: every command the cache sends touches one key.
 func TestCluster(t *testing.T) {
 	cluster := redistest.StartClusterT(t)
-	store, err := tier.New(tier.Config{Redis: cluster.Client(t)})
+	store, err := tier.New(&tier.Config{Redis: cluster.Client(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

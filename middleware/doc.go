@@ -2,7 +2,7 @@
 // shared cache in front of an http.Handler, or as a private or shared cache
 // in an http.Client's Transport.
 //
-//	store, _ := tier.New(tier.Config{Redis: rdb})
+//	store, _ := tier.New(&tier.Config{Redis: rdb})
 //	cache, _ := middleware.New(store, nil)
 //	defer cache.Close()
 //	http.ListenAndServe(addr, cache.Handler(app))

@@ -29,7 +29,7 @@ func cacheStatus(resp *http.Response) string {
 // in a service, give it your Redis client and every instance shares the
 // responses.
 func ExampleCache_Handler() {
-	store, err := tier.New(tier.Config{})
+	store, err := tier.New(&tier.Config{})
 	if err != nil {
 		panic(err)
 	}
@@ -64,7 +64,7 @@ func ExampleCache_Handler() {
 
 // Purge by tag: responses list their tags in Surrogate-Key.
 func ExampleCache_PurgeTag() {
-	store, _ := tier.New(tier.Config{})
+	store, _ := tier.New(&tier.Config{})
 	defer store.Close()
 	cache, _ := middleware.New(store, nil)
 	defer cache.Close()

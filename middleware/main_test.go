@@ -23,7 +23,7 @@ var prefixSeq atomic.Int64
 // newStore returns a Store on the shared Redis, closed at cleanup.
 func newStore(t testing.TB) *tier.Store {
 	t.Helper()
-	s, err := tier.New(tier.Config{Redis: shared.Client(t)})
+	s, err := tier.New(&tier.Config{Redis: shared.Client(t)})
 	if err != nil {
 		t.Fatalf("tier.New: %v", err)
 	}

@@ -102,7 +102,7 @@ func (c *ctlSource) Remove(ctx context.Context, id string) error {
 // expire, and the Store then rightly skips the L2 write the test inspects.
 func newPatientStore(t testing.TB) *tier.Store {
 	t.Helper()
-	s, err := tier.New(tier.Config{Redis: shared.Client(t), L2Timeout: 2 * time.Second})
+	s, err := tier.New(&tier.Config{Redis: shared.Client(t), L2Timeout: 2 * time.Second})
 	if err != nil {
 		t.Fatalf("tier.New: %v", err)
 	}

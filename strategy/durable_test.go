@@ -106,7 +106,7 @@ func TestWriteBehindChild(t *testing.T) {
 	}
 	ctx := context.Background()
 	rdb := redis.NewClient(redistest.ClientOptions(addr))
-	store, err := tier.New(tier.Config{Redis: rdb})
+	store, err := tier.New(&tier.Config{Redis: rdb})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,7 +311,7 @@ func TestWriteBehindDurableOnCluster(t *testing.T) {
 	ctx := ctxT(t)
 	cluster := redistest.StartClusterT(t)
 	rdb := cluster.Client(t)
-	store, err := tier.New(tier.Config{Redis: rdb})
+	store, err := tier.New(&tier.Config{Redis: rdb})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 // the source. In a service, pass your go-redis client as tier.Config.Redis.
 func ExampleNewCacheAside() {
 	ctx := context.Background()
-	store, err := tier.New(tier.Config{})
+	store, err := tier.New(&tier.Config{})
 	if err != nil {
 		panic(err)
 	}
@@ -46,7 +46,7 @@ func ExampleNewCacheAside() {
 
 func ExampleNewWriteThrough() {
 	ctx := context.Background()
-	store, err := tier.New(tier.Config{}) // pass your Redis client as Config.Redis
+	store, err := tier.New(&tier.Config{}) // pass your Redis client as Config.Redis
 	if err != nil {
 		panic(err)
 	}
@@ -75,7 +75,7 @@ func ExampleNewWriteThrough() {
 
 func ExampleNewWriteBehind() {
 	ctx := context.Background()
-	store, err := tier.New(tier.Config{})
+	store, err := tier.New(&tier.Config{})
 	if err != nil {
 		panic(err)
 	}
@@ -115,7 +115,7 @@ func ExampleNewWriteBehind() {
 
 func ExampleNewRefreshAhead() {
 	ctx := context.Background()
-	store, err := tier.New(tier.Config{})
+	store, err := tier.New(&tier.Config{})
 	if err != nil {
 		panic(err)
 	}

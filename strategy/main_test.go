@@ -93,7 +93,7 @@ func testOptions(t testing.TB) strategy.Options {
 
 func newStore(t testing.TB) *tier.Store {
 	t.Helper()
-	s, err := tier.New(tier.Config{Redis: shared.Client(t)})
+	s, err := tier.New(&tier.Config{Redis: shared.Client(t)})
 	if err != nil {
 		t.Fatalf("tier.New: %v", err)
 	}

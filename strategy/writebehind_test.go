@@ -410,7 +410,7 @@ func TestWriteBehindGetSeesQueuedWrites(t *testing.T) {
 }
 
 func TestNewWriteBehindConfigErrors(t *testing.T) {
-	l1only, err := tier.New(tier.Config{})
+	l1only, err := tier.New(&tier.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -441,7 +441,7 @@ func TestWriteBehindCacheFailureHealsAfterFlush(t *testing.T) {
 	t.Cleanup(func() { rdb.Close() })
 	// The breaker off: this test is about healing, and the failures below
 	// (the Set, the bus's reconnects) would open it on a slow machine.
-	store, err := tier.New(tier.Config{Redis: rdb, L2Timeout: 2 * time.Second, BreakerFailures: -1})
+	store, err := tier.New(&tier.Config{Redis: rdb, L2Timeout: 2 * time.Second, BreakerFailures: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

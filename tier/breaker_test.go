@@ -403,7 +403,7 @@ func TestLoadWithoutL2SkipsEncoding(t *testing.T) {
 			return s
 		}, 0},
 		{"no redis", func(t *testing.T) *Store {
-			s, err := New(Config{})
+			s, err := New(&Config{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -9,7 +9,7 @@ import (
 // Close cancels a load in flight and returns only once it has ended, so that
 // no goroutine of the Store outlives it.
 func TestCloseWaitsForFlight(t *testing.T) {
-	s, err := New(Config{Redis: shared.Client(t)})
+	s, err := New(&Config{Redis: shared.Client(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -414,7 +414,7 @@ func TestNamespaceVersionLostBump(t *testing.T) {
 				return rdb.Incr(ctx, versionKeyPrefix+name).Err()
 			}},
 			{"receiver without bus", true, func(ctx context.Context, rdb redis.UniversalClient, name string) error {
-				s, err := New(Config{Redis: rdb, L2Timeout: time.Second})
+				s, err := New(&Config{Redis: rdb, L2Timeout: time.Second})
 				if err != nil {
 					return err
 				}

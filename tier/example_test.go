@@ -12,7 +12,7 @@ import (
 // your go-redis client (with ContextTimeoutEnabled) as Config.Redis.
 func ExampleStore_Get() {
 	ctx := context.Background()
-	store, err := tier.New(tier.Config{})
+	store, err := tier.New(&tier.Config{})
 	if err != nil {
 		panic(err)
 	}
@@ -38,7 +38,7 @@ func ExampleStore_Get() {
 // as here, only L1 is cleared.
 func ExampleStore_DeletePattern() {
 	ctx := context.Background()
-	store, err := tier.New(tier.Config{})
+	store, err := tier.New(&tier.Config{})
 	if err != nil {
 		panic(err)
 	}

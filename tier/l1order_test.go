@@ -8,7 +8,7 @@ import (
 // After Set returns, L1 holds that value or nothing: never an older one that
 // ristretto still had buffered.
 func TestL1NeverServesAnOlderWrite(t *testing.T) {
-	s, err := New(Config{}) // L1 only: every read that is not an L1 hit loads
+	s, err := New(&Config{}) // L1 only: every read that is not an L1 hit loads
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -113,7 +113,7 @@ func newStore(t testing.TB, cfg Config) *Store {
 		// tests of timeouts set their own.
 		cfg.L2Timeout = time.Second
 	}
-	s, err := New(cfg)
+	s, err := New(&cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

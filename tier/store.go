@@ -90,22 +90,28 @@ type Store struct {
 	born time.Time
 }
 
-// New returns a Store. See Config for the defaults.
-func New(cfg Config) (*Store, error) {
-	cfg, err := cfg.withDefaults()
+// New returns a Store. A nil cfg, like every zero field of Config, means
+// the documented default: an L1-only Store bounded at 64 MiB.
+func New(cfg *Config) (*Store, error) {
+	var given Config
+	if cfg != nil {
+		given = *cfg
+	}
+	c, err := given.withDefaults()
+	cfg = &c
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{cfg: cfg, workers: make(chan struct{}, cfg.RefreshWorkers), flights: make(map[string]*flight), born: time.Now()}
+	s := &Store{cfg: c, workers: make(chan struct{}, cfg.RefreshWorkers), flights: make(map[string]*flight), born: time.Now()}
 	s.leasePrefix = newToken()
 	s.clock = newClock()
-	if s.l1, err = newL1(cfg, &s.stats, s.clock); err != nil {
+	if s.l1, err = newL1(c, &s.stats, s.clock); err != nil {
 		s.clock.close()
 		return nil, fmt.Errorf("tier: l1: %w", err)
 	}
 	s.closing, s.shutdown = context.WithCancel(context.Background())
 	if cfg.Redis != nil {
-		s.l2 = &l2{rdb: cfg.Redis, timeout: cfg.L2Timeout, br: newBreaker(cfg, s.clock, &s.stats)}
+		s.l2 = &l2{rdb: cfg.Redis, timeout: cfg.L2Timeout, br: newBreaker(c, s.clock, &s.stats)}
 		if !cfg.DisableBus {
 			s.bus = newBus(s)
 		}

@@ -562,7 +562,7 @@ func TestNoStaleFillLocal(t *testing.T) {
 func TestClientWithoutContextTimeout(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: shared.Addr()})
 	defer rdb.Close()
-	if _, err := New(Config{Redis: rdb}); !errors.Is(err, ErrNoContextTimeout) {
+	if _, err := New(&Config{Redis: rdb}); !errors.Is(err, ErrNoContextTimeout) {
 		t.Errorf("New with ContextTimeoutEnabled unset: error %v; want ErrNoContextTimeout", err)
 	}
 }
@@ -580,7 +580,7 @@ func TestClosed(t *testing.T) {
 }
 
 func TestL1Only(t *testing.T) {
-	s, err := New(Config{})
+	s, err := New(&Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -75,7 +75,7 @@ func run(ctx context.Context, o options, logOut io.Writer) error {
 		return err
 	}
 	defer closeRedis()
-	store, err := tier.New(tier.Config{Redis: rdb, Logger: log})
+	store, err := tier.New(&tier.Config{Redis: rdb, Logger: log})
 	if err != nil {
 		return err
 	}

@@ -61,7 +61,7 @@ func run(ctx context.Context, out io.Writer) error {
 	}
 	defer stop()
 
-	store, err := tier.New(tier.Config{Redis: rdb})
+	store, err := tier.New(&tier.Config{Redis: rdb})
 	if err != nil {
 		return err
 	}

@@ -216,7 +216,7 @@ func (k *kindOf[V]) open(ctx context.Context, d *db, rdb redis.UniversalClient) 
 	// L2Timeout is generous because this demo shares a small machine with
 	// its database (and, in tests, the race detector); a service keeps the
 	// default 100 ms or less.
-	if k.store, err = tier.New(tier.Config{Redis: rdb, L1MaxCostBytes: 8 << 20, L2Timeout: time.Second}); err != nil {
+	if k.store, err = tier.New(&tier.Config{Redis: rdb, L1MaxCostBytes: 8 << 20, L2Timeout: time.Second}); err != nil {
 		return err
 	}
 	k.s, err = k.build(k.store, k.table, strategy.Options{Namespace: "shop", Entity: k.name, TTL: k.ttl})

@@ -17,7 +17,7 @@ import (
 // in time (a test that fails before opening the gate leaves writes held).
 func HeldQueue(tb testing.TB, rdb redis.UniversalClient, namespace string) (w *strategy.WriteBehind[string], src *Strings) {
 	tb.Helper()
-	store, err := tier.New(tier.Config{Redis: rdb})
+	store, err := tier.New(&tier.Config{Redis: rdb})
 	if err != nil {
 		tb.Fatal(err)
 	}

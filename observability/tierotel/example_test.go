@@ -20,7 +20,7 @@ func Example() {
 	defer m.Close()
 
 	// L1 only here (no Redis needed); the Store times its reads into m.
-	store, _ := tier.New(tier.Config{ObserveRead: m.ReadHook("products")})
+	store, _ := tier.New(&tier.Config{ObserveRead: m.ReadHook("products")})
 	defer store.Close()
 	_ = m.Add("products", store)
 

@@ -32,7 +32,7 @@ func newMetrics(t *testing.T) (*tierotel.Metrics, *sdkmetric.ManualReader) {
 func TestReadHook(t *testing.T) {
 	ctx := context.Background()
 	m, reader := newMetrics(t)
-	store, err := tier.New(tier.Config{Redis: shared.Client(t), ObserveRead: m.ReadHook("users")})
+	store, err := tier.New(&tier.Config{Redis: shared.Client(t), ObserveRead: m.ReadHook("users")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -210,7 +210,7 @@ func (m *Metrics) observe(_ context.Context, o metric.Observer) error {
 // latencies under the strategy attribute name, in the histogram
 // tiercache.read.duration:
 //
-//	store, err := tier.New(tier.Config{Redis: rdb, ObserveRead: m.ReadHook("products")})
+//	store, err := tier.New(&tier.Config{Redis: rdb, ObserveRead: m.ReadHook("products")})
 //
 // Its attribute sets are built once, here.
 func (m *Metrics) ReadHook(name string) func(tier.Tier, time.Duration) {

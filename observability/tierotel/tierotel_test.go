@@ -71,7 +71,7 @@ func attrs(set attribute.Set) string {
 
 func TestMetrics(t *testing.T) {
 	ctx := context.Background()
-	store, err := tier.New(tier.Config{Redis: shared.Client(t)})
+	store, err := tier.New(&tier.Config{Redis: shared.Client(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

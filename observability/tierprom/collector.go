@@ -145,7 +145,7 @@ func without(names []string, name string) []string {
 // latencies under the strategy label name, in the histogram
 // tiercache_read_duration_seconds:
 //
-//	store, err := tier.New(tier.Config{Redis: rdb, ObserveRead: c.ReadHook("products")})
+//	store, err := tier.New(&tier.Config{Redis: rdb, ObserveRead: c.ReadHook("products")})
 //
 // Its histograms are looked up once, here: a read costs one Observe.
 func (c *Collector) ReadHook(name string) func(tier.Tier, time.Duration) {

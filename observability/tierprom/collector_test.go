@@ -58,7 +58,7 @@ func labelString(ls []*dto.LabelPair) string {
 
 func TestCollector(t *testing.T) {
 	ctx := context.Background()
-	store, err := tier.New(tier.Config{Redis: shared.Client(t)})
+	store, err := tier.New(&tier.Config{Redis: shared.Client(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ func Example() {
 	reg.MustRegister(c)
 
 	// L1 only here (no Redis needed); the Store times its reads into c.
-	store, _ := tier.New(tier.Config{ObserveRead: c.ReadHook("products")})
+	store, _ := tier.New(&tier.Config{ObserveRead: c.ReadHook("products")})
 	defer store.Close()
 	_ = c.Add("products", store)
 

@@ -19,7 +19,7 @@ import (
 func TestReadHook(t *testing.T) {
 	ctx := context.Background()
 	c := tierprom.NewCollector(tierprom.Config{})
-	store, err := tier.New(tier.Config{Redis: shared.Client(t), ObserveRead: c.ReadHook("users")})
+	store, err := tier.New(&tier.Config{Redis: shared.Client(t), ObserveRead: c.ReadHook("users")})
 	if err != nil {
 		t.Fatal(err)
 	}
