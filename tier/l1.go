@@ -318,6 +318,15 @@ func (c *l1) end(t fenceTicket) {
 	sh.mu.Unlock()
 }
 
+// refreshDue reports whether a read at now is past the entry's refresh point
+// (refresh-ahead), whatever its L1 expiry.
+func (e *l1Entry) refreshDue(o *Options, now int64) bool {
+	if e.negative || o.RefreshAfter <= 0 || o.RefreshAfter >= 1 {
+		return false
+	}
+	return now >= e.createdAt+int64(float64(e.freshUntil-e.createdAt)*o.RefreshAfter)
+}
+
 // due reports whether a read at now should refresh the entry or serve it
 // stale, leaving its L1 expiry aside.
 func (e *l1Entry) due(now int64) bool {

@@ -56,14 +56,24 @@ type l2 struct {
 }
 
 // call runs fn with the call's deadline, unless the breaker is open, and
-// reports its outcome to the breaker.
+// reports its outcome to the breaker. A context whose own deadline comes
+// within the timeout already bounds the call: it is used as it is, which
+// saves a timer and a context per call.
 func (c *l2) call(ctx context.Context, fn func(ctx context.Context) error) error {
+	if err := ctx.Err(); err != nil {
+		return err // nothing is sent for a caller that has given up
+	}
 	if !c.br.allow() {
 		return ErrBreakerOpen
 	}
-	cctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	err := fn(cctx)
+	var err error
+	if d, ok := ctx.Deadline(); ok && time.Until(d) <= c.timeout {
+		err = fn(ctx)
+	} else {
+		cctx, cancel := context.WithTimeout(ctx, c.timeout)
+		err = fn(cctx)
+		cancel()
+	}
 	c.br.record(ctx, err)
 	return err
 }
@@ -92,6 +102,26 @@ func (c *l2) set(ctx context.Context, key string, raw []byte, ttl time.Duration)
 		return fmt.Errorf("tier: redis set %q: %w", key, err)
 	}
 	return nil
+}
+
+// getOrLease reads key and, when it is absent, stores lease in it, in one
+// command (SET NX GET): raw is what key held (nil when it was absent) and
+// won reports that lease is now the key's value. ttlArg is the lease's TTL
+// in milliseconds, formatted once by the Store.
+func (c *l2) getOrLease(ctx context.Context, key string, lease []byte, ttlArg any) (raw []byte, won bool, err error) {
+	err = c.call(ctx, func(ctx context.Context) error {
+		cmd := redis.NewStringCmd(ctx, "set", key, lease, "nx", "get", "px", ttlArg)
+		_ = c.rdb.Process(ctx, cmd)
+		raw, err = cmd.Bytes()
+		return err
+	})
+	if errors.Is(err, redis.Nil) {
+		return nil, true, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("tier: redis get or lease %q: %w", key, err)
+	}
+	return raw, false, nil
 }
 
 // setNX stores raw only when key is absent and reports whether it did.
@@ -157,11 +187,12 @@ func (c *l2) delIfEquals(ctx context.Context, key string, want []byte) (bool, er
 
 // newLease returns the envelope of a fill lease: a token unique across the
 // fleet (this process's random lease prefix and a counter; no system
-// randomness on the read path), stamped with the time it was taken.
+// randomness on the read path), stamped with the time it was taken and the
+// end of the life it declares (FillLockTTL later).
 func (s *Store) newLease() []byte {
 	now := time.Now()
 	token := binary.BigEndian.AppendUint64(s.leasePrefix[:len(s.leasePrefix):len(s.leasePrefix)], s.leaseSeq.Add(1))
-	return appendEnvelope(make([]byte, 0, envelopeHeaderSize+len(token)), envelope{flags: flagLease, createdAt: now, freshUntil: now, payload: token})
+	return appendEnvelope(make([]byte, 0, envelopeHeaderSize+len(token)), envelope{flags: flagLease, createdAt: now, freshUntil: now.Add(s.cfg.FillLockTTL), payload: token})
 }
 
 // newToken returns 16 random bytes for a lease or a lock.

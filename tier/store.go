@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,6 +69,11 @@ type Store struct {
 
 	leasePrefix []byte        // random, per Store: makes lease tokens unique
 	leaseSeq    atomic.Uint64 // numbers this Store's leases
+	leaseTTLArg any           // FillLockTTL in milliseconds, as a Redis argument
+	waiters     fillWaiters   // flights waiting for another process's fill
+	// fills counts the L2 fills staged by answered flights and not landed
+	// yet (tests wait for them).
+	fills sync.WaitGroup
 
 	flightMu  sync.Mutex
 	flights   map[string]*flight // L1 misses of one key share one flight
@@ -104,6 +110,7 @@ func New(cfg *Config) (*Store, error) {
 	}
 	s := &Store{cfg: c, workers: make(chan struct{}, cfg.RefreshWorkers), flights: make(map[string]*flight), born: time.Now()}
 	s.leasePrefix = newToken()
+	s.leaseTTLArg = strconv.FormatInt(c.FillLockTTL.Milliseconds(), 10)
 	s.clock = newClock()
 	if s.l1, err = newL1(c, &s.stats, s.clock); err != nil {
 		s.clock.close()
@@ -324,6 +331,7 @@ func (s *Store) Set(ctx context.Context, key string, value any, o *Options) erro
 	} else {
 		s.l1.invalidate(key)
 	}
+	s.forgetFlights(key)
 	return l2err
 }
 
@@ -353,9 +361,13 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 }
 
 // InvalidateLocal drops keys from this Store's L1 only (the invalidation bus
-// calls it for other instances' writes).
+// calls it for other instances' writes and fills): fills in flight for them
+// are refused, reads after it start afresh, and flights waiting for another
+// process's fill of them read again.
 func (s *Store) InvalidateLocal(keys ...string) {
 	s.l1.invalidate(keys...)
+	s.forgetFlights(keys...)
+	s.waiters.wake(keys...)
 }
 
 // ClearLocal empties this Store's L1 at once and makes every fill in flight
@@ -363,6 +375,8 @@ func (s *Store) InvalidateLocal(keys ...string) {
 func (s *Store) ClearLocal() {
 	s.stats.l1Clears.Add(1)
 	s.l1.clear()
+	s.forgetAllFlights()
+	s.waiters.wakeAll()
 }
 
 // l2Error counts and reports a failed Redis call; a call the open breaker
