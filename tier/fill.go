@@ -31,7 +31,7 @@ type fillRead struct {
 type l2Fill struct {
 	raw   []byte
 	ttl   time.Duration
-	lease []byte  // the lease to replace; nil with prev
+	lease []byte   // the lease to replace; nil with prev
 	prev  *staleL2 // the entry to replace; nil with lease
 }
 

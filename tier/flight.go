@@ -270,4 +270,3 @@ func (s *Store) l2Hit(ctx context.Context, r *fillRead, e *l1Entry, cost int, no
 		s.refreshAsync(ctx, r.key, r.o, r.load)
 	}
 }
-
