@@ -31,6 +31,10 @@ type l1Entry struct {
 	// staleUntil is the end of the window in which the entry may be served
 	// stale.
 	staleUntil int64
+	// cost and pushStart are written before the entry is handed to
+	// ristretto and only read by its Cost callback.
+	cost      int64
+	pushStart uint64 // l1.pushed when the entry's Set began
 }
 
 // entryOverheadBytes approximates what an L1 entry costs beyond its key and
@@ -48,12 +52,20 @@ const unknownCost = -1
 // Every mutation of a key's L1 entry happens under that key's fence shard
 // lock. ristretto applies a Del to its map at once (and queues it behind
 // earlier sets), but a Set of a new key later, from a buffer, and refuses a
-// buffered Set of a key that is present by then. So a write is a Del, a Wait
-// (the buffer drained) and a Set, and an invalidation is a Del and then a
-// Wait: when either returns, no older buffered Set can bring back an older
-// value. A fill, which stores what was current when its ticket was taken,
-// is a plain Set and waits for nothing: the L2-hit path stays cheap. Reads
-// take no lock.
+// buffered Set of a key that is present by then. So a write is a Del, a
+// drain of the buffer when it may still hold a set of the shard, and a Set;
+// an invalidation is a Del and the same drain: when either returns, no
+// older buffered Set can bring back an older value. A fill, which stores
+// what was current when its ticket was taken, is a plain Set and waits for
+// nothing: the L2-hit path stays cheap. Reads take no lock.
+//
+// Which sets are applied is known without asking ristretto: each set is
+// numbered when it has been handed over (pushed), and ristretto's Cost
+// callback, which runs on its single buffer goroutine as it takes a set
+// from the buffer, marks every set handed over before that one began as
+// applied (the buffer is first in, first out). A shard whose last set is
+// applied needs no drain, so a write that follows no recent set of its
+// shard costs no hand-off to ristretto's goroutine.
 type l1 struct {
 	clock  *clock
 	cache  *ristretto.Cache[uint64, *l1Entry]
@@ -61,6 +73,10 @@ type l1 struct {
 	epoch  atomic.Uint64
 	fences fenceTable
 	stats  *counters
+	// pushed counts the sets handed to ristretto; applied is a count up to
+	// which all of them are known to be applied.
+	pushed  atomic.Uint64
+	applied atomic.Uint64
 	// meanCost is a running mean of the payload sizes of the entries stored
 	// with a known cost (lossy under concurrent updates, which is fine for
 	// an estimate).
@@ -80,6 +96,12 @@ func newL1(cfg Config, stats *counters, clk *clock) (*l1, error) {
 		BufferItems:        64,
 		IgnoreInternalCost: true, // entryOverheadBytes is counted in each cost
 		OnReject:           func(*ristretto.Item[*l1Entry]) { stats.l1SetsRejected.Add(1) },
+		// Sets pass a cost of 0, so ristretto calls this as it applies
+		// them (see l1).
+		Cost: func(e *l1Entry) int64 {
+			c.noteApplied(e.pushStart)
+			return e.cost
+		},
 	})
 	if err != nil {
 		return nil, err
@@ -164,7 +186,7 @@ func (c *l1) fill(key string, e *l1Entry, ttl time.Duration, cost int64, t fence
 	if t.fence.seq != t.seq || c.epoch.Load() != t.epoch {
 		return false
 	}
-	c.storeLocked(key, e, ttl, cost, false)
+	c.storeLocked(sh, key, e, ttl, cost, false)
 	return true
 }
 
@@ -176,12 +198,13 @@ func (c *l1) write(key string, e *l1Entry, ttl time.Duration, cost int64) {
 	if f := sh.m[key]; f != nil {
 		f.seq++
 	}
-	c.storeLocked(key, e, ttl, cost, true)
+	c.storeLocked(sh, key, e, ttl, cost, true)
 }
 
 // invalidate drops keys and makes fills in flight for them stale. It
 // returns once ristretto has applied the deletions.
 func (c *l1) invalidate(keys ...string) {
+	var pending uint64
 	for _, key := range keys {
 		sh := c.fences.shard(key)
 		sh.mu.Lock()
@@ -191,19 +214,40 @@ func (c *l1) invalidate(keys ...string) {
 		if c.cache != nil {
 			c.cache.Del(c.hashKey(key))
 		}
+		pending = max(pending, sh.lastSet)
 		sh.mu.Unlock()
 	}
-	if c.cache != nil {
-		c.cache.Wait() // older buffered sets are applied before the Dels
+	c.drainUpTo(pending) // older buffered sets are applied before the Dels
+}
+
+// drainUpTo returns once every set numbered up to n is applied, waiting for
+// ristretto's buffer only if some may not be.
+func (c *l1) drainUpTo(n uint64) {
+	if c.cache == nil || n <= c.applied.Load() {
+		return
+	}
+	w := c.pushed.Load()
+	c.cache.Wait()
+	c.noteApplied(w)
+}
+
+// noteApplied records that every set numbered up to n is applied.
+func (c *l1) noteApplied(n uint64) {
+	for {
+		cur := c.applied.Load()
+		if n <= cur || c.applied.CompareAndSwap(cur, n) {
+			return
+		}
 	}
 }
 
 // clear makes every entry and every fill in flight stale in O(1).
 func (c *l1) clear() { c.epoch.Add(1) }
 
-// storeLocked stores e; drain (for writes) first removes the key and drains
-// ristretto's buffer, so that no older buffered set survives (see l1).
-func (c *l1) storeLocked(key string, e *l1Entry, ttl time.Duration, cost int64, drain bool) {
+// storeLocked stores e under sh's lock; drain (for writes) first removes the
+// key and drains ristretto's buffer of the shard's older sets, so that none
+// survives (see l1).
+func (c *l1) storeLocked(sh *fenceShard, key string, e *l1Entry, ttl time.Duration, cost int64, drain bool) {
 	if c.cache == nil {
 		return
 	}
@@ -212,7 +256,7 @@ func (c *l1) storeLocked(key string, e *l1Entry, ttl time.Duration, cost int64, 
 		c.cache.Del(h)
 	}
 	if drain {
-		c.cache.Wait()
+		c.drainUpTo(sh.lastSet)
 	}
 	if ttl <= 0 {
 		return
@@ -230,9 +274,13 @@ func (c *l1) storeLocked(key string, e *l1Entry, ttl time.Duration, cost int64, 
 	if e.checkAt == 0 || e.expiresAt < e.checkAt {
 		e.checkAt = e.expiresAt
 	}
-	if !c.cache.Set(h, e, cost+int64(len(key))+entryOverheadBytes) {
+	e.cost = cost + int64(len(key)) + entryOverheadBytes
+	e.pushStart = c.pushed.Load()
+	if !c.cache.Set(h, e, 0) {
 		c.stats.l1SetsDropped.Add(1)
+		return
 	}
+	sh.lastSet = c.pushed.Add(1)
 }
 
 func (c *l1) close() {
@@ -244,7 +292,9 @@ func (c *l1) close() {
 // wait blocks until every L1 set made so far is applied (tests use it).
 func (c *l1) wait() {
 	if c.cache != nil {
+		w := c.pushed.Load()
 		c.cache.Wait()
+		c.noteApplied(w)
 	}
 }
 
@@ -260,6 +310,8 @@ type fenceTable struct {
 type fenceShard struct {
 	mu sync.Mutex
 	m  map[string]*fence
+	// lastSet numbers the shard's last set handed to ristretto (see l1).
+	lastSet uint64
 }
 
 type fence struct {
