@@ -22,6 +22,10 @@ type fillRead struct {
 	// after each wait for another process's fill (what is read next is
 	// read after the wake).
 	t fenceTicket
+	// waitUntil, when set, ends the wait for another process's fill early:
+	// the leading reader's deadline leaves it time to load itself (a cache
+	// that cannot fill in time never fails a read the source can serve).
+	waitUntil time.Time
 }
 
 // l2Fill is the L2 write a load leaves to do once its readers have the
@@ -49,11 +53,30 @@ func (s *Store) fetch(ctx context.Context, r *fillRead, first *l2Read) (flightRe
 		return s.loadAndStage(ctx, r, nil, nil)
 	}
 	deadline := time.Now().Add(s.cfg.FillWait)
+	if !r.waitUntil.IsZero() && r.waitUntil.Before(deadline) {
+		deadline = r.waitUntil
+	}
+	// A flight that meets another process's lease marks it as waited for
+	// (one script that also reads the key), registered first for the fill's
+	// announcement; it then waits, and reads again with the same script.
+	var wake chan struct{} // registered for the announcement; nil when not
+	defer func() {
+		if wake != nil {
+			s.waiters.remove(r.key, wake)
+		}
+	}()
+	marking := false // the next read marks a lease instead of taking one
 	for waits := 0; ; {
 		var rd l2Read
-		if first != nil {
+		switch {
+		case first != nil:
 			rd, first = *first, nil
-		} else {
+		case marking:
+			if wake == nil {
+				wake = s.waiters.add(r.key)
+			}
+			rd.raw, rd.err = s.l2.markWaited(ctx, r.key)
+		default:
 			rd = s.readL2(ctx, r)
 		}
 		if rd.err != nil {
@@ -61,6 +84,10 @@ func (s *Store) fetch(ctx context.Context, r *fillRead, first *l2Read) (flightRe
 			return s.loadAndStage(ctx, r, nil, nil) // Redis failing: serve from the source
 		}
 		if rd.raw == nil {
+			if marking {
+				marking = false // the lease is gone: try to take it
+				continue
+			}
 			s.stats.l2Misses.Add(1)
 			if r.load == nil {
 				return flightResult{}, nil, ErrNoLoader // a peek: no lease was taken
@@ -79,10 +106,15 @@ func (s *Store) fetch(ctx context.Context, r *fillRead, first *l2Read) (flightRe
 			if s.cfg.FillWait < 0 || !time.Now().Before(deadline) {
 				return s.loadAndStage(ctx, r, nil, nil) // fill lock off, or holder too slow: load, do not fill
 			}
+			if !marking {
+				marking = true // mark it before waiting
+				continue
+			}
 			s.stats.fillWaits.Add(1)
-			if err := s.awaitFill(ctx, r, deadline, waits); err != nil {
+			if err := s.awaitFill(ctx, r, wake, deadline, waits); err != nil {
 				return flightResult{}, nil, err
 			}
+			wake = nil // consumed or removed by awaitFill
 			waits++
 			continue
 		}
@@ -154,13 +186,13 @@ func (s *Store) loadAndStage(ctx context.Context, r *fillRead, lease []byte, pre
 
 // land writes a staged fill to L2. A fill refused because the key was
 // written or deleted since the load began drops the value from L1 too: it
-// is older than that write. A lease fill that lands is announced on the bus,
-// which wakes the other processes waiting for it.
+// is older than that write. A lease fill that another process marked as
+// waited for is announced on the bus, which wakes that process.
 func (s *Store) land(ctx context.Context, r *fillRead, fill *l2Fill) {
-	var accepted bool
+	var accepted, waited bool
 	var err error
 	if fill.lease != nil {
-		accepted, err = s.l2.fillIfLease(ctx, r.key, fill.lease, fill.raw, fill.ttl)
+		accepted, waited, err = s.l2.fillIfLease(ctx, r.key, fill.lease, fill.raw, fill.ttl)
 	} else {
 		accepted, err = s.l2.fillIfUnchanged(ctx, r.key, fill.prev.raw, fill.raw, fill.ttl)
 	}
@@ -170,7 +202,7 @@ func (s *Store) land(ctx context.Context, r *fillRead, fill *l2Fill) {
 	case !accepted:
 		s.stats.staleFills.Add(1)
 		s.l1.invalidate(r.key)
-	case fill.lease != nil && s.bus != nil:
+	case waited && s.bus != nil:
 		s.bus.publish(r.key)
 	}
 }
@@ -182,7 +214,7 @@ func (s *Store) releaseLease(ctx context.Context, key string, lease []byte) {
 	if lease == nil {
 		return
 	}
-	released, err := s.l2.delIfEquals(ctx, key, lease)
+	released, err := s.l2.delIfLease(ctx, key, lease)
 	if err != nil {
 		s.l2Error(err)
 	}
@@ -203,7 +235,7 @@ func (s *Store) releaseLeaseLater(key string, lease []byte) {
 		ctx, cancel := context.WithTimeout(s.closing, s.cfg.FillLockTTL)
 		defer cancel()
 		for wait := 10 * time.Millisecond; ; wait *= 2 {
-			released, err := s.l2.delIfEquals(ctx, key, lease)
+			released, err := s.l2.delIfLease(ctx, key, lease)
 			if err == nil {
 				if released && s.bus != nil {
 					s.bus.publish(key)

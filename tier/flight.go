@@ -120,6 +120,11 @@ func (s *Store) continueFlight(ctx context.Context, r fillRead, f *flight, first
 		return
 	}
 	inline := ctx.Done() == nil
+	if d, ok := ctx.Deadline(); ok {
+		// Wait for another process's fill at most half the leader's time,
+		// leaving the other half for its own load.
+		r.waitUntil = time.Now().Add(time.Until(d) / 2)
+	}
 	rest := func() {
 		defer s.bg.Done()
 		// The flight outlives any one reader: detach it from the leader's

@@ -17,13 +17,36 @@ import (
 var (
 	// fillIfLease replaces the caller's lease with the loaded value: a write
 	// or delete of the key during the load removed the lease, and then the
-	// (older) loaded value must not be stored.
+	// (older) loaded value must not be stored. A lease is compared without
+	// its waited mark (byte 3, the codec byte a lease does not use); the
+	// script returns 2 when the lease was marked: another process waits for
+	// the fill and is told so on the bus.
 	fillIfLease = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+local cur = redis.call('GET', KEYS[1])
+local want = ARGV[1]
+if cur and #cur == #want and string.sub(cur, 1, 2) == string.sub(want, 1, 2) and string.sub(cur, 4) == string.sub(want, 4) then
   redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  if string.byte(cur, 3) ~= 0 then return 2 end
   return 1
 end
 return 0`)
+	// delIfLease deletes the caller's lease, marked or not (see fillIfLease).
+	delIfLease = redis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+local want = ARGV[1]
+if cur and #cur == #want and string.sub(cur, 1, 2) == string.sub(want, 1, 2) and string.sub(cur, 4) == string.sub(want, 4) then
+  return redis.call('DEL', KEYS[1])
+end
+return 0`)
+	// markWaited returns the key's value and, when it is a fill lease (flags
+	// byte 4, see envelope.go), marks the lease as waited for, so that its
+	// holder announces the fill.
+	markWaited = redis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if cur and #cur > 19 and string.byte(cur, 2) == 4 and string.byte(cur, 3) == 0 then
+  redis.call('SETRANGE', KEYS[1], 2, '\1')
+end
+return cur`)
 	// fillIfUnchanged replaces the entry a refresh started from, and only it.
 	fillIfUnchanged = redis.NewScript(`
 local cur = redis.call('GET', KEYS[1])
@@ -172,8 +195,40 @@ func (c *l2) runScript(ctx context.Context, s *redis.Script, key string, args ..
 	return n == 1, nil
 }
 
-func (c *l2) fillIfLease(ctx context.Context, key string, lease, raw []byte, ttl time.Duration) (bool, error) {
-	return c.runScript(ctx, fillIfLease, key, lease, raw, ttl.Milliseconds())
+// fillIfLease replaces lease with raw; waited reports that another process
+// had marked the lease (see markWaited).
+func (c *l2) fillIfLease(ctx context.Context, key string, lease, raw []byte, ttl time.Duration) (filled, waited bool, err error) {
+	var n int64
+	err = c.call(ctx, func(ctx context.Context) (err error) {
+		n, err = fillIfLease.Run(ctx, c.rdb, []string{key}, lease, raw, ttl.Milliseconds()).Int64()
+		return err
+	})
+	if err != nil {
+		return false, false, fmt.Errorf("tier: redis fill %q: %w", key, err)
+	}
+	return n > 0, n == 2, nil
+}
+
+// delIfLease removes lease (marked or not) from key.
+func (c *l2) delIfLease(ctx context.Context, key string, lease []byte) (bool, error) {
+	return c.runScript(ctx, delIfLease, key, lease)
+}
+
+// markWaited returns key's raw entry (nil when absent) after marking it as
+// waited for if it is a fill lease.
+func (c *l2) markWaited(ctx context.Context, key string) ([]byte, error) {
+	var s string
+	err := c.call(ctx, func(ctx context.Context) (err error) {
+		s, err = markWaited.Run(ctx, c.rdb, []string{key}).Text()
+		return err
+	})
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("tier: redis mark waited %q: %w", key, err)
+	}
+	return []byte(s), nil
 }
 
 func (c *l2) fillIfUnchanged(ctx context.Context, key string, prev, raw []byte, ttl time.Duration) (bool, error) {

@@ -88,17 +88,17 @@ const (
 	pollMaxListening   = time.Second
 )
 
-// awaitFill waits until another process's fill of r's key is announced, or
-// the poll delay for the waits-th wait has passed, or deadline. It then
-// renews r's fence ticket: what the flight reads next is read after the
-// announcement, which invalidated the key.
-func (s *Store) awaitFill(ctx context.Context, r *fillRead, deadline time.Time, waits int) error {
+// awaitFill waits until another process's fill of r's key is announced
+// (ch, from fillWaiters.add, is closed), or the poll delay for the waits-th
+// wait has passed, or deadline. It then renews r's fence ticket: what the
+// flight reads next is read after the announcement, which invalidated the
+// key.
+func (s *Store) awaitFill(ctx context.Context, r *fillRead, ch chan struct{}, deadline time.Time, waits int) error {
 	first, most := pollFirst, pollMax
 	if s.bus != nil && s.bus.listening(r.key) {
 		first, most = pollFirstListening, pollMaxListening
 	}
 	d := min(first<<min(waits, 16), most, time.Until(deadline))
-	ch := s.waiters.add(r.key)
 	timer := time.NewTimer(max(d, 0))
 	var err error
 	select {
