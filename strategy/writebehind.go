@@ -141,7 +141,6 @@ type WriteBehind[V any] struct {
 	cfg     WriteBehindConfig[V]
 	codec   codec.Codec
 	journal *journal // nil without Durable
-	load    tier.Loader
 
 	mu       sync.Mutex
 	pending  map[string]*wbOp[V] // queued, not yet taken by the flusher
@@ -198,12 +197,13 @@ func NewWriteBehind[V any](store *tier.Store, src Source[V], o Options, cfg Writ
 	if src == nil {
 		return nil, fmt.Errorf("%w: nil source", ErrConfig)
 	}
-	b, err := newBinding[V](store, o)
+	var w *WriteBehind[V]
+	b, err := newBinding(store, o, func(ctx context.Context, id string) (V, error) { return w.loadQueued(ctx, id) })
 	if err != nil {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	w := &WriteBehind[V]{
+	w = &WriteBehind[V]{
 		b:        b,
 		src:      src,
 		cfg:      cfg,
@@ -239,7 +239,6 @@ func NewWriteBehind[V any](store *tier.Store, src Source[V], o Options, cfg Writ
 			claimIdle: cfg.ClaimIdle,
 		}
 	}
-	w.load = w.loadQueued
 	w.base, w.cancel = context.WithCancel(context.Background())
 	go w.run()
 	return w, nil
@@ -277,12 +276,17 @@ func (c WriteBehindConfig[V]) withDefaults() WriteBehindConfig[V] {
 // writes not yet in the source, else from the source. A fresh L1 hit
 // allocates nothing.
 func (w *WriteBehind[V]) Get(ctx context.Context, id string) (V, error) {
-	return w.b.get(ctx, id, w.load)
+	return w.b.get(ctx, id)
+}
+
+// Lookup is Get that also reports the tier that answered (a value answered
+// by the queue of writes not yet in the source counts as TierSource).
+func (w *WriteBehind[V]) Lookup(ctx context.Context, id string) (V, tier.Tier, error) {
+	return w.b.lookup(ctx, id)
 }
 
 // loadQueued is the loader: a queued write is newer than the source.
-func (w *WriteBehind[V]) loadQueued(ctx context.Context, key string) (any, error) {
-	id := idOf(key)
+func (w *WriteBehind[V]) loadQueued(ctx context.Context, id string) (V, error) {
 	w.mu.Lock()
 	op := w.pending[id]
 	if op == nil {
@@ -301,7 +305,8 @@ func (w *WriteBehind[V]) loadQueued(ctx context.Context, key string) (any, error
 		return w.src.Load(ctx, id)
 	}
 	if del {
-		return nil, ErrNotFound
+		var zero V
+		return zero, ErrNotFound
 	}
 	return v, nil
 }

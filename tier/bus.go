@@ -476,7 +476,7 @@ func (b *bus) receive(payload string) {
 	}
 	switch m.kind {
 	case busKeys:
-		b.s.InvalidateLocal(m.keys...)
+		b.s.invalidateLocal(m.keys...)
 		b.s.stats.invReceived.Add(uint64(len(m.keys)))
 	case busClear:
 		b.s.ClearLocal()

@@ -16,6 +16,7 @@ import (
 // running those steps touches it.
 type fillRead struct {
 	key  string
+	id   string // what the loader is called with: the key, or a Group's id
 	o    *Options
 	load Loader
 	// t is the L1 fence ticket, taken before the first L2 read and renewed
@@ -126,7 +127,7 @@ func (s *Store) fetch(ctx context.Context, r *fillRead, first *l2Read) (flightRe
 		if now < e.freshUntil+int64(r.o.StaleWhileRevalidate) {
 			s.stats.l2Hits.Add(1)
 			s.stats.staleServed.Add(1)
-			s.refreshAsync(ctx, r.key, r.o, r.load)
+			s.refreshAsync(ctx, r.key, r.id, r.o, r.load)
 			return flightResult{entry: e, tier: TierL2, stale: true}, nil, nil
 		}
 		s.stats.l2Misses.Add(1)
@@ -147,7 +148,7 @@ func (s *Store) loadAndStage(ctx context.Context, r *fillRead, lease []byte, pre
 		return flightResult{}, nil, ErrNoLoader
 	}
 	s.stats.loads.Add(1)
-	v, err := r.load(ctx, r.key)
+	v, err := r.load(ctx, r.id)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		s.stats.loadErrors.Add(1)
 		s.releaseLease(ctx, r.key, lease)

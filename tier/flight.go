@@ -32,7 +32,7 @@ type flight struct {
 // getShared reads key through one flight per key and process. stale is the
 // caller's expired L1 entry, served if the flight fails within the
 // stale-if-error window.
-func (s *Store) getShared(ctx context.Context, key string, o *Options, load Loader, stale *l1Entry) (Result, error) {
+func (s *Store) getShared(ctx context.Context, key, id string, o *Options, load Loader, stale *l1Entry) (Result, error) {
 	counted := false
 	for {
 		if s.closed.Load() {
@@ -53,7 +53,7 @@ func (s *Store) getShared(ctx context.Context, key string, o *Options, load Load
 			counted = true
 		}
 		if !follower {
-			s.lead(ctx, fillRead{key: key, o: o, load: load}, f)
+			s.lead(ctx, fillRead{key: key, id: id, o: o, load: load}, f)
 		}
 		select {
 		case <-f.done:
@@ -272,6 +272,6 @@ func (s *Store) l2Hit(ctx context.Context, r *fillRead, e *l1Entry, cost int, no
 		s.stats.staleFills.Add(1)
 	}
 	if refresh {
-		s.refreshAsync(ctx, r.key, r.o, r.load)
+		s.refreshAsync(ctx, r.key, r.id, r.o, r.load)
 	}
 }

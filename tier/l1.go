@@ -2,7 +2,6 @@ package tier
 
 import (
 	"hash/maphash"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -110,52 +109,31 @@ func newL1(cfg Config, stats *counters, clk *clock) (*l1, error) {
 	return c, nil
 }
 
-// L1 indexes entries by a hash of their key that a caller holding a key's
-// prefix can compute without building the key: the key is split after its
-// second ':' (package keys puts the namespace and the entity there), the two
-// parts are hashed apart and combined. A KeyPrefix caches its part's hash,
-// so a lookup hashes only the id.
-
-// splitKey splits key after its second ':'; a key with fewer has no prefix.
-func splitKey(key string) (prefix, id string) {
-	i := strings.IndexByte(key, ':')
-	if i < 0 {
-		return "", key
-	}
-	j := strings.IndexByte(key[i+1:], ':')
-	if j < 0 {
-		return "", key
-	}
-	n := i + j + 2
-	return key[:n], key[n:]
-}
-
-// combine mixes a prefix hash and an id hash into an index.
-func combine(prefixHash, idHash uint64) uint64 {
-	return idHash ^ (prefixHash + 0x9e3779b97f4a7c15 + idHash<<6 + idHash>>2)
-}
-
-func (c *l1) hashPart(s string) uint64 { return maphash.String(c.seed, s) }
+// L1 indexes entries by the hash of their full key. A Group holds the hash
+// state of its key prefix, written once, and hashes only the id on a
+// lookup: the same index as the full key's, without building the key, so
+// an L1 hit allocates nothing.
 
 // hashKey hashes a full key.
-func (c *l1) hashKey(key string) uint64 {
-	prefix, id := splitKey(key)
-	return combine(c.hashPart(prefix), c.hashPart(id))
+func (c *l1) hashKey(key string) uint64 { return maphash.String(c.seed, key) }
+
+// prefixHash returns the hash state of prefix, for get.
+func (c *l1) prefixHash(prefix string) maphash.Hash {
+	var h maphash.Hash
+	h.SetSeed(c.seed)
+	h.WriteString(prefix)
+	return h
 }
 
-// get returns the live entry for the key p+id.
-func (c *l1) get(p KeyPrefix, id string) (*l1Entry, bool) {
+// get returns the live entry for the key prefix+id; p is prefixHash(prefix).
+func (c *l1) get(p *maphash.Hash, prefix, id string) (*l1Entry, bool) {
 	if c.cache == nil {
 		return nil, false
 	}
-	var h uint64
-	if p.split {
-		h = combine(p.hash, c.hashPart(id))
-	} else {
-		h = c.hashKey(p.prefix + id)
-	}
-	e, ok := c.cache.Get(h)
-	if !ok || e.epoch != c.epoch.Load() || !e.hasKey(p.prefix, id) {
+	h := *p
+	h.WriteString(id)
+	e, ok := c.cache.Get(h.Sum64())
+	if !ok || e.epoch != c.epoch.Load() || !e.hasKey(prefix, id) {
 		return nil, false
 	}
 	return e, true

@@ -11,7 +11,7 @@ import (
 // this process, the worker pool is full, or the Store is closing. The reload
 // runs on a context detached from the reader's (its values are kept) with
 // the Store's LoadTimeout, and is cancelled by Close.
-func (s *Store) refreshAsync(ctx context.Context, key string, o *Options, load Loader) {
+func (s *Store) refreshAsync(ctx context.Context, key, id string, o *Options, load Loader) {
 	if load == nil || s.closed.Load() {
 		return
 	}
@@ -38,7 +38,7 @@ func (s *Store) refreshAsync(ctx context.Context, key string, o *Options, load L
 		defer cancel()
 		stop := context.AfterFunc(s.closing, cancel)
 		defer stop()
-		s.refresh(rctx, key, o, load)
+		s.refresh(rctx, key, id, o, load)
 	}()
 }
 
@@ -47,8 +47,8 @@ func (s *Store) refreshAsync(ctx context.Context, key string, o *Options, load L
 // refresh lock (another process holding it is already reloading), checks
 // that the entry is still the one it read, loads, and replaces the entry
 // only if it is still there. It runs the same fill steps as a read.
-func (s *Store) refresh(ctx context.Context, key string, o *Options, load Loader) {
-	r := &fillRead{key: key, o: o, load: load, t: s.l1.begin(key)}
+func (s *Store) refresh(ctx context.Context, key, id string, o *Options, load Loader) {
+	r := &fillRead{key: key, id: id, o: o, load: load, t: s.l1.begin(key)}
 	defer func() { s.l1.end(r.t) }()
 	if s.l2 == nil {
 		s.countRefresh(s.loadAndLand(ctx, r, nil, nil))
