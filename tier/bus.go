@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/tiercache/tiercache/internal/background"
 )
 
 const (
@@ -59,7 +60,7 @@ type bus struct {
 	self    string
 	ping    time.Duration
 	timeout time.Duration
-	stop    context.Context // cancelled by Close
+	stop    context.Context // bg.Context(): cancelled by close
 
 	subs sync.Map      // namespace -> *subscription
 	wake chan struct{} // wakes the publisher; capacity 1
@@ -67,8 +68,8 @@ type bus struct {
 	mu      sync.Mutex
 	pending map[string]*pendingNS // namespace -> what to publish
 	sending bool                  // a flush is publishing a batch
-	closed  bool
-	wg      sync.WaitGroup // the bus's goroutines
+
+	bg background.Group // the publisher and the subscriptions
 }
 
 // pendingNS is what waits to be published on one namespace's channel.
@@ -99,23 +100,17 @@ func newBus(s *Store) *bus {
 		self:    s.cfg.InstanceID,
 		ping:    s.cfg.BusPingInterval,
 		timeout: s.cfg.L2Timeout,
-		stop:    s.closing,
 		wake:    make(chan struct{}, 1),
 		pending: make(map[string]*pendingNS),
 	}
-	b.wg.Add(1)
-	go b.publisher()
+	b.stop = b.bg.Context()
+	b.bg.Go(b.publisher)
 	return b
 }
 
 // close stops the bus's goroutines, after a last attempt to publish what is
 // queued, and waits for them.
-func (b *bus) close() {
-	b.mu.Lock()
-	b.closed = true
-	b.mu.Unlock()
-	b.wg.Wait()
-}
+func (b *bus) close() { b.bg.Close() }
 
 // ensure makes sure this Store is subscribed to the channel of key's
 // namespace before a read or write of key touches L1. It waits for a new
@@ -157,16 +152,14 @@ func (b *bus) subscription(ns string) *subscription {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.closed {
-		return nil
-	}
 	if v, ok := b.subs.Load(ns); ok {
 		return v.(*subscription)
 	}
 	sub := &subscription{ns: ns, channel: b.prefix + ns, ready: make(chan struct{})}
+	if !b.bg.Go(func() { b.subscribe(sub) }) {
+		return nil // closed
+	}
 	b.subs.Store(ns, sub)
-	b.wg.Add(1)
-	go b.subscribe(sub)
 	return sub
 }
 
@@ -227,7 +220,6 @@ func (b *bus) kick() {
 // flight travel together in the next one. A failed publish is queued again
 // and retried with backoff.
 func (b *bus) publisher() {
-	defer b.wg.Done()
 	for {
 		select {
 		case <-b.wake:
@@ -346,7 +338,6 @@ func (b *bus) requeue(batch map[string]*pendingNS) {
 // subscribe keeps sub's subscription alive until the bus stops, making it
 // again (with backoff) whenever it is lost.
 func (b *bus) subscribe(sub *subscription) {
-	defer b.wg.Done()
 	backoff := busMinBackoff
 	for confirmed := false; ; {
 		ok := b.session(sub, confirmed)

@@ -123,7 +123,7 @@ func (s *Store) continueFlight(ctx context.Context, key string, o *Options, load
 		// cancellation and bound it on its own.
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.LoadTimeout)
 		defer cancel()
-		stop := context.AfterFunc(s.closing, cancel)
+		stop := context.AfterFunc(s.bg.Context(), cancel)
 		defer stop()
 		res, err := s.fetch(fctx, key, o, load, t, &first)
 		s.l1.end(t)

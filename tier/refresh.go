@@ -36,7 +36,7 @@ func (s *Store) refreshAsync(ctx context.Context, key string, o *Options, load L
 		defer s.refreshes.Delete(key)
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.LoadTimeout)
 		defer cancel()
-		stop := context.AfterFunc(s.closing, cancel)
+		stop := context.AfterFunc(s.bg.Context(), cancel)
 		defer stop()
 		s.refresh(rctx, key, o, load)
 	}()
