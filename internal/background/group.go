@@ -60,6 +60,10 @@ func (g *Group) Start() bool {
 // Done ends work registered by Start.
 func (g *Group) Done() { g.wg.Done() }
 
+// Wait waits for the work started so far to end, without closing the
+// Group (another caller's Close, say).
+func (g *Group) Wait() { g.wg.Wait() }
+
 // Closed reports whether Close has been called.
 func (g *Group) Closed() bool { return g.closed.Load() }
 
