@@ -311,8 +311,8 @@ func (b *bus) flush(ctx context.Context) bool {
 		return false
 	}
 	for _, m := range msgs {
-		b.s.stats.msgSent.Add(1)
-		b.s.stats.invSent.Add(uint64(m.keys))
+		b.s.stats.messagesSent.Add(1)
+		b.s.stats.invalidationsSent.Add(uint64(m.keys))
 	}
 	return true
 }
@@ -468,14 +468,14 @@ func (b *bus) receive(payload string) {
 	switch m.kind {
 	case busKeys:
 		b.s.InvalidateLocal(m.keys...)
-		b.s.stats.invReceived.Add(uint64(len(m.keys)))
+		b.s.stats.invalidationsReceived.Add(uint64(len(m.keys)))
 	case busClear:
 		b.s.ClearLocal()
 	case busVersion:
 		b.s.NamespaceVersion(m.namespace).observe(m.version)
 	}
 	// Counted once applied, so that a count says what L1 reflects.
-	b.s.stats.msgReceived.Add(1)
+	b.s.stats.messagesReceived.Add(1)
 }
 
 // isTimeout reports whether err is a read timeout (a quiet connection), as

@@ -22,7 +22,7 @@ func (s *Store) refreshAsync(ctx context.Context, key string, o *Options, load L
 	case s.workers <- struct{}{}:
 	default:
 		s.refreshes.Delete(key)
-		s.stats.refreshesDen.Add(1)
+		s.stats.refreshesDenied.Add(1)
 		return
 	}
 	if !s.goStarted() {
@@ -68,7 +68,7 @@ func (s *Store) refresh(ctx context.Context, key string, o *Options, load Loader
 			if err != nil {
 				s.l2Error(err)
 			}
-			s.stats.refreshesDen.Add(1)
+			s.stats.refreshesDenied.Add(1)
 			return
 		}
 		s.countRefresh(s.loadAndFill(ctx, key, o, load, t, lease, nil))
@@ -77,11 +77,11 @@ func (s *Store) refresh(ctx context.Context, key string, o *Options, load Loader
 	env, e, err := s.decodeL2(key, raw, o)
 	if err != nil {
 		s.corrupt(ctx, key, raw, err)
-		s.stats.refreshesDen.Add(1)
+		s.stats.refreshesDenied.Add(1)
 		return
 	}
 	if env.lease() {
-		s.stats.refreshesDen.Add(1) // a fill is in progress elsewhere
+		s.stats.refreshesDenied.Add(1) // a fill is in progress elsewhere
 		return
 	}
 	if !e.due(time.Now().UnixNano()) {
@@ -100,7 +100,7 @@ func (s *Store) refresh(ctx context.Context, key string, o *Options, load Loader
 		if err != nil {
 			s.l2Error(err)
 		}
-		s.stats.refreshesDen.Add(1)
+		s.stats.refreshesDenied.Add(1)
 		return
 	}
 	s.countRefresh(s.loadAndFill(ctx, key, o, load, t, nil, &staleL2{raw: raw, entry: e}))
@@ -115,7 +115,7 @@ func (s *Store) lockRefresh(ctx context.Context, key string) bool {
 		return false
 	}
 	if !won {
-		s.stats.refreshesDen.Add(1)
+		s.stats.refreshesDenied.Add(1)
 	}
 	return won
 }
