@@ -42,9 +42,53 @@ func namespaceOf(key string) string {
 	return ns
 }
 
+// busLocal is what the invalidation bus does to the Store it serves when
+// the fleet speaks. The Store implements it; tests use a double.
+type busLocal interface {
+	// dropLocal drops from L1 keys another instance wrote.
+	dropLocal(keys []string)
+	// clearLocal empties L1: a clear message, or a subscription that may
+	// have missed messages.
+	clearLocal()
+	// versionChanged follows namespace ns to version. Version 0 says a new
+	// version may have been missed: read it again, if ns is followed.
+	versionChanged(ctx context.Context, ns string, version uint64)
+}
+
+func (s *Store) dropLocal(keys []string) { s.InvalidateLocal(keys...) }
+
+func (s *Store) clearLocal() { s.ClearLocal() }
+
+func (s *Store) versionChanged(ctx context.Context, ns string, version uint64) {
+	if version > 0 {
+		s.NamespaceVersion(ns).observe(version)
+		return
+	}
+	if v := s.loadedVersion(ns); v != nil {
+		_ = v.reload(ctx)
+	}
+}
+
+// busConfig is what a bus is made of: its Redis, its settings, the Store
+// side it acts on, and where it counts and reports.
+type busConfig struct {
+	l2      *l2 // the Redis client, behind the Store's deadline and breaker
+	local   busLocal
+	stats   *counters
+	report  func(what, key string, err error)
+	prefix  string        // channel name prefix
+	self    string        // this instance's ID
+	ping    time.Duration // a quiet subscription is pinged this often
+	timeout time.Duration // bounds each call, and the wait for a new subscription
+	noL1    bool          // nothing local to invalidate: never subscribe
+}
+
 // bus is a Store's side of the invalidation bus: one publisher goroutine that
 // sends this Store's writes in batches, and one subscription goroutine per
 // namespace this Store caches, which drops other instances' writes from L1.
+//
+// A write only queues its keys (publish): the caller never waits for Redis.
+// Close sends what is queued before it returns.
 //
 // Subscriptions are made lazily, the first time a read or write of a
 // namespace needs one, and that first read waits (bounded by L2Timeout) for
@@ -53,23 +97,29 @@ func namespaceOf(key string) string {
 // or a PING that goes unanswered) is made again with a fresh connection, and
 // its confirmation clears L1, which cannot know what it missed.
 type bus struct {
-	s       *Store
+	// Written once by newBus, only read after.
+	busConfig
 	rdb     redis.UniversalClient
-	sharded bool // SPUBLISH/SSUBSCRIBE (Redis Cluster)
-	prefix  string
-	self    string
-	ping    time.Duration
-	timeout time.Duration
+	sharded bool            // SPUBLISH/SSUBSCRIBE (Redis Cluster)
 	stop    context.Context // bg.Context(): cancelled by close
+	send    func(context.Context) error
 
-	subs sync.Map      // namespace -> *subscription
-	wake chan struct{} // wakes the publisher; capacity 1
+	bg   background.Group // the publisher and the subscriptions
+	subs sync.Map         // namespace -> *subscription
+	wake chan struct{}    // wakes the publisher; capacity 1
 
+	// mu guards the queue of what waits to be published. Its entries are
+	// kept and reused: an entry with nothing to send is skipped.
 	mu      sync.Mutex
 	pending map[string]*pendingNS // namespace -> what to publish
+	queued  int                   // entries of pending with something to send
 	sending bool                  // a flush is publishing a batch
 
-	bg background.Group // the publisher and the subscriptions
+	// Only the publisher goroutine touches these: the batch being sent and
+	// its messages, reused from one flush to the next.
+	batch map[string]*pendingNS
+	out   []busOut
+	buf   []byte // every payload of out, back to back
 }
 
 // pendingNS is what waits to be published on one namespace's channel.
@@ -77,6 +127,20 @@ type pendingNS struct {
 	keys    []string
 	clear   bool   // clear every L1 (replaces keys)
 	version uint64 // a new namespace version to announce, or 0
+}
+
+func (p *pendingNS) empty() bool { return len(p.keys) == 0 && !p.clear && p.version == 0 }
+
+func (p *pendingNS) reset() {
+	clear(p.keys) // let the keys go; keep the array
+	p.keys, p.clear, p.version = p.keys[:0], false, 0
+}
+
+// busOut is one message of a flush: its payload is buf[from:to].
+type busOut struct {
+	channel  string
+	from, to int
+	keys     int
 }
 
 // subscription is one namespace's channel subscription.
@@ -90,19 +154,33 @@ type subscription struct {
 	dirty atomic.Bool
 }
 
+// newBus returns the bus of s and starts its publisher.
 func newBus(s *Store) *bus {
-	_, sharded := s.cfg.Redis.(*redis.ClusterClient)
-	b := &bus{
-		s:       s,
-		rdb:     s.cfg.Redis,
-		sharded: sharded,
+	return startBus(busConfig{
+		l2:      s.l2,
+		local:   s,
+		stats:   &s.stats,
+		report:  s.report,
 		prefix:  s.cfg.BusChannelPrefix,
 		self:    s.cfg.InstanceID,
 		ping:    s.cfg.BusPingInterval,
 		timeout: s.cfg.L2Timeout,
-		wake:    make(chan struct{}, 1),
-		pending: make(map[string]*pendingNS),
+		noL1:    s.cfg.DisableL1,
+	})
+}
+
+// startBus returns a bus made of cfg and starts its publisher.
+func startBus(cfg busConfig) *bus {
+	_, sharded := cfg.l2.rdb.(*redis.ClusterClient)
+	b := &bus{
+		busConfig: cfg,
+		rdb:       cfg.l2.rdb,
+		sharded:   sharded,
+		wake:      make(chan struct{}, 1),
+		pending:   make(map[string]*pendingNS),
+		batch:     make(map[string]*pendingNS),
 	}
+	b.send = b.sendOut
 	b.stop = b.bg.Context()
 	b.bg.Go(b.publisher)
 	return b
@@ -118,7 +196,7 @@ func (b *bus) close() { b.bg.Close() }
 // past that, the read goes on and the subscription clears L1 when it is
 // confirmed.
 func (b *bus) ensure(ctx context.Context, key string) {
-	if b.s.cfg.DisableL1 {
+	if b.noL1 {
 		return // nothing local to invalidate
 	}
 	b.ensureNS(ctx, namespaceOf(key))
@@ -130,7 +208,7 @@ func (b *bus) ensureNS(ctx context.Context, ns string) {
 	if sub == nil || sub.up.Load() {
 		return
 	}
-	if b.s.l2.br.current() == BreakerClosed {
+	if b.l2.br.current() == BreakerClosed {
 		t := time.NewTimer(b.timeout)
 		select {
 		case <-sub.ready:
@@ -171,8 +249,8 @@ func (b *bus) publish(keys ...string) {
 		switch {
 		case p.clear:
 		case len(p.keys) >= busMaxPendingKeys:
-			b.s.stats.busDropped.Add(uint64(len(p.keys)) + 1)
-			p.keys, p.clear = nil, true
+			b.stats.busDropped.Add(uint64(len(p.keys)) + 1)
+			p.keys, p.clear = p.keys[:0], true
 		default:
 			p.keys = append(p.keys, k)
 		}
@@ -185,7 +263,7 @@ func (b *bus) publish(keys ...string) {
 func (b *bus) publishClear(ns string) {
 	b.mu.Lock()
 	p := b.pendingLocked(ns)
-	p.keys, p.clear = nil, true
+	p.keys, p.clear = p.keys[:0], true
 	b.mu.Unlock()
 	b.kick()
 }
@@ -199,11 +277,16 @@ func (b *bus) publishVersion(ns string, version uint64) {
 	b.kick()
 }
 
+// pendingLocked returns ns's entry of the queue, about to be given
+// something to send; b.mu must be held.
 func (b *bus) pendingLocked(ns string) *pendingNS {
 	p := b.pending[ns]
 	if p == nil {
 		p = &pendingNS{}
 		b.pending[ns] = p
+	}
+	if p.empty() {
+		b.queued++
 	}
 	return p
 }
@@ -247,74 +330,94 @@ func (b *bus) publisher() {
 	}
 }
 
-// flush publishes everything queued in one pipeline and reports whether it
-// succeeded (or there was nothing to send). On failure the batch is queued
-// again.
+// flush publishes everything queued (in one pipeline when there is more
+// than one message) and reports whether it succeeded (or there was nothing
+// to send). On failure the batch is queued again.
 func (b *bus) flush(ctx context.Context) bool {
 	b.mu.Lock()
-	batch := b.pending
-	if len(batch) == 0 {
+	if b.queued == 0 {
 		b.mu.Unlock()
 		return true
 	}
-	b.pending = make(map[string]*pendingNS, len(batch))
+	// Swap the queue with the emptied batch of the last flush: both keep
+	// their entries and their keys' arrays.
+	b.pending, b.batch = b.batch, b.pending
+	b.queued = 0
 	b.sending = true
 	b.mu.Unlock()
 	defer func() {
+		for _, p := range b.batch {
+			p.reset()
+		}
 		b.mu.Lock()
 		b.sending = false
 		b.mu.Unlock()
 	}()
 
-	type out struct {
-		channel string
-		payload []byte
-		keys    int
-	}
-	var msgs []out
-	for ns, p := range batch {
+	b.out, b.buf = b.out[:0], b.buf[:0]
+	for ns, p := range b.batch {
+		if p.empty() {
+			continue
+		}
 		channel := b.prefix + ns
 		if p.version > 0 {
-			msgs = append(msgs, out{channel, appendBusMessage(nil, busMessage{kind: busVersion, sender: b.self, namespace: ns, version: p.version}), 0})
+			b.appendOut(channel, busMessage{kind: busVersion, sender: b.self, namespace: ns, version: p.version}, 0)
 		}
 		if p.clear {
-			msgs = append(msgs, out{channel, appendBusMessage(nil, busMessage{kind: busClear, sender: b.self}), 0})
+			b.appendOut(channel, busMessage{kind: busClear, sender: b.self}, 0)
 			continue
 		}
 		slices.Sort(p.keys) // dedupe, and longer shared prefixes
 		keys := slices.Compact(p.keys)
 		for len(keys) > 0 {
 			n := min(len(keys), busMaxKeysPerMessage)
-			msgs = append(msgs, out{channel, appendBusMessage(nil, busMessage{kind: busKeys, sender: b.self, keys: keys[:n]}), n})
+			b.appendOut(channel, busMessage{kind: busKeys, sender: b.self, keys: keys[:n]}, n)
 			keys = keys[n:]
 		}
 	}
-	err := b.s.l2.call(ctx, func(ctx context.Context) error {
-		_, err := b.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for _, m := range msgs {
-				if b.sharded {
-					p.SPublish(ctx, m.channel, m.payload)
-				} else {
-					p.Publish(ctx, m.channel, m.payload)
-				}
-			}
-			return nil
-		})
-		return err
-	})
-	if err != nil {
-		b.s.stats.busErrors.Add(1)
+	if err := b.l2.call(ctx, b.send); err != nil {
+		b.stats.busErrors.Add(1)
 		if !errors.Is(err, ErrBreakerOpen) {
-			b.s.report("publish invalidations", "", err)
+			b.report("publish invalidations", "", err)
 		}
-		b.requeue(batch)
+		b.requeue(b.batch)
 		return false
 	}
-	for _, m := range msgs {
-		b.s.stats.messagesSent.Add(1)
-		b.s.stats.invalidationsSent.Add(uint64(m.keys))
+	for _, m := range b.out {
+		b.stats.messagesSent.Add(1)
+		b.stats.invalidationsSent.Add(uint64(m.keys))
 	}
 	return true
+}
+
+// appendOut adds message m, carrying keys keys, on channel to the flush.
+func (b *bus) appendOut(channel string, m busMessage, keys int) {
+	from := len(b.buf)
+	b.buf = appendBusMessage(b.buf, m)
+	b.out = append(b.out, busOut{channel: channel, from: from, to: len(b.buf), keys: keys})
+}
+
+// sendOut publishes the flush's messages: one PUBLISH, or a pipeline of
+// them.
+func (b *bus) sendOut(ctx context.Context) error {
+	if len(b.out) == 1 {
+		m := b.out[0]
+		if b.sharded {
+			return b.rdb.SPublish(ctx, m.channel, b.buf[m.from:m.to]).Err()
+		}
+		return b.rdb.Publish(ctx, m.channel, b.buf[m.from:m.to]).Err()
+	}
+	_, err := b.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, m := range b.out {
+			if b.sharded {
+				p.SPublish(ctx, m.channel, b.buf[m.from:m.to])
+			} else {
+				p.Publish(ctx, m.channel, b.buf[m.from:m.to])
+			}
+		}
+		return nil
+	})
+	return err
 }
 
 // requeue merges a batch that failed to publish back into the queue.
@@ -322,13 +425,16 @@ func (b *bus) requeue(batch map[string]*pendingNS) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for ns, old := range batch {
+		if old.empty() {
+			continue
+		}
 		p := b.pendingLocked(ns)
 		p.version = max(p.version, old.version)
 		if p.clear || old.clear || len(p.keys)+len(old.keys) > busMaxPendingKeys {
 			if !p.clear && !old.clear {
-				b.s.stats.busDropped.Add(uint64(len(p.keys) + len(old.keys)))
+				b.stats.busDropped.Add(uint64(len(p.keys) + len(old.keys)))
 			}
-			p.keys, p.clear = nil, true
+			p.keys, p.clear = p.keys[:0], true
 			continue
 		}
 		p.keys = append(p.keys, old.keys...)
@@ -430,10 +536,10 @@ func (b *bus) session(sub *subscription, again bool) bool {
 func (b *bus) confirmed(sub *subscription, again bool) {
 	dirty := sub.dirty.Swap(false)
 	if again || dirty {
-		b.s.ClearLocal()
+		b.local.clearLocal()
 	}
 	if again {
-		b.s.stats.resubscribes.Add(1)
+		b.stats.resubscribes.Add(1)
 	}
 	sub.up.Store(true)
 	select {
@@ -441,41 +547,40 @@ func (b *bus) confirmed(sub *subscription, again bool) {
 	default:
 		close(sub.ready)
 	}
-	if v := b.s.loadedVersion(sub.ns); v != nil {
-		ctx, cancel := context.WithTimeout(b.stop, b.timeout)
-		_ = v.reload(ctx)
-		cancel()
-	}
+	ctx, cancel := context.WithTimeout(b.stop, b.timeout)
+	b.local.versionChanged(ctx, sub.ns, 0)
+	cancel()
 }
 
 func (b *bus) lost(err error) {
-	b.s.stats.busErrors.Add(1)
-	b.s.report("invalidation subscription lost", "", err)
+	b.stats.busErrors.Add(1)
+	b.report("invalidation subscription lost", "", err)
 }
 
 // receive applies a message from the channel: other instances' writes are
-// dropped from L1; this Store's own messages are ignored.
+// dropped from L1; this Store's own messages are recognised by their header
+// and dropped before their keys are decoded.
 func (b *bus) receive(payload string) {
-	m, err := decodeBusMessage([]byte(payload))
-	if err != nil {
-		b.s.stats.busMalformed.Add(1)
-		b.s.report("invalidation message", "", err)
+	if sender, ok := busSender(payload); ok && sender == b.self {
 		return
 	}
-	if m.sender == b.self {
+	m, err := decodeBusMessage(payload)
+	if err != nil {
+		b.stats.busMalformed.Add(1)
+		b.report("invalidation message", "", err)
 		return
 	}
 	switch m.kind {
 	case busKeys:
-		b.s.InvalidateLocal(m.keys...)
-		b.s.stats.invalidationsReceived.Add(uint64(len(m.keys)))
+		b.local.dropLocal(m.keys)
+		b.stats.invalidationsReceived.Add(uint64(len(m.keys)))
 	case busClear:
-		b.s.ClearLocal()
+		b.local.clearLocal()
 	case busVersion:
-		b.s.NamespaceVersion(m.namespace).observe(m.version)
+		b.local.versionChanged(b.stop, m.namespace, m.version)
 	}
 	// Counted once applied, so that a count says what L1 reflects.
-	b.s.stats.messagesReceived.Add(1)
+	b.stats.messagesReceived.Add(1)
 }
 
 // isTimeout reports whether err is a read timeout (a quiet connection), as
