@@ -20,4 +20,7 @@
 // A write-behind queue's depth and oldest write are read through
 // QueueReader, which strategy.WriteBehind implements for every value type,
 // so that the adapters need not know the type.
+//
+// Registry is the set of named Stores and queues an adapter exports; both
+// adapters embed it, so that registering works the same in each.
 package metrics
