@@ -121,14 +121,14 @@ func BenchmarkStrategySet(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			return s, s.Close
+			return s, s.Shutdown
 		}},
 		{"WriteBehind/durable", func(b *testing.B, store *tier.Store, src *countingSource) (strategy.Strategy[benchItem], func(context.Context) error) {
 			s, err := strategy.NewWriteBehind[benchItem](store, src, benchOptions(), strategy.WriteBehindConfig[benchItem]{Durable: true})
 			if err != nil {
 				b.Fatal(err)
 			}
-			return s, s.Close
+			return s, s.Shutdown
 		}},
 	}
 	for _, delay := range []time.Duration{0, time.Millisecond} {

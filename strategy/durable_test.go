@@ -277,8 +277,8 @@ func TestWriteBehindDurableClaimsAfterIdle(t *testing.T) {
 	}
 	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel()
-	if err := a.Close(short); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Close with a hung source = %v; want context.DeadlineExceeded", err)
+	if err := a.Shutdown(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown with a hung source = %v; want context.DeadlineExceeded", err)
 	}
 
 	src := newWBSource()

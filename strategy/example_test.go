@@ -102,8 +102,8 @@ func ExampleNewWriteBehind() {
 	p, _ := sessions.Get(ctx, "s1") // the cache has the write at once
 	fmt.Println("read:", p.Version, "source writes so far:", db.stores.Load())
 
-	// Close flushes: the 100 Sets reach the source as one write.
-	if err := sessions.Close(ctx); err != nil {
+	// Shutdown flushes: the 100 Sets reach the source as one write.
+	if err := sessions.Shutdown(ctx); err != nil {
 		panic(err)
 	}
 	stored, _ := db.get("s1")

@@ -233,7 +233,7 @@ func (s *Store) releaseLeaseLater(key string, lease []byte) {
 	}
 	go func() {
 		defer s.bg.Done()
-		ctx, cancel := context.WithTimeout(s.closing, s.cfg.FillLockTTL)
+		ctx, cancel := context.WithTimeout(s.bg.Context(), s.cfg.FillLockTTL)
 		defer cancel()
 		for wait := 10 * time.Millisecond; ; wait *= 2 {
 			released, err := s.l2.delIfLease(ctx, key, lease)

@@ -131,7 +131,7 @@ func (s *Store) continueFlight(ctx context.Context, r fillRead, f *flight, first
 		// cancellation and bound it on its own.
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.LoadTimeout)
 		defer cancel()
-		stop := context.AfterFunc(s.closing, cancel)
+		stop := context.AfterFunc(s.bg.Context(), cancel)
 		defer stop()
 		res, fill, err := s.fetch(fctx, &r, &first)
 		if fill == nil {

@@ -22,7 +22,7 @@ func (s *Store) refreshAsync(ctx context.Context, key, id string, o *Options, lo
 	case s.workers <- struct{}{}:
 	default:
 		s.refreshes.Delete(key)
-		s.stats.refreshesDen.Add(1)
+		s.stats.refreshesDenied.Add(1)
 		return
 	}
 	if !s.goStarted() {
@@ -36,7 +36,7 @@ func (s *Store) refreshAsync(ctx context.Context, key, id string, o *Options, lo
 		defer s.refreshes.Delete(key)
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.LoadTimeout)
 		defer cancel()
-		stop := context.AfterFunc(s.closing, cancel)
+		stop := context.AfterFunc(s.bg.Context(), cancel)
 		defer stop()
 		s.refresh(rctx, key, id, o, load)
 	}()
@@ -69,11 +69,11 @@ func (s *Store) refresh(ctx context.Context, key, id string, o *Options, load Lo
 	env, e, err := s.decodeL2(key, rd.raw, o)
 	if err != nil {
 		s.corrupt(ctx, key, rd.raw, err)
-		s.stats.refreshesDen.Add(1)
+		s.stats.refreshesDenied.Add(1)
 		return
 	}
 	if env.lease() {
-		s.stats.refreshesDen.Add(1) // a fill is in progress elsewhere
+		s.stats.refreshesDenied.Add(1) // a fill is in progress elsewhere
 		return
 	}
 	if !e.due(time.Now().UnixNano()) {
@@ -92,7 +92,7 @@ func (s *Store) refresh(ctx context.Context, key, id string, o *Options, load Lo
 		if err != nil {
 			s.l2Error(err)
 		}
-		s.stats.refreshesDen.Add(1)
+		s.stats.refreshesDenied.Add(1)
 		return
 	}
 	s.countRefresh(s.loadAndLand(ctx, r, nil, &staleL2{raw: rd.raw, entry: e}))
@@ -117,7 +117,7 @@ func (s *Store) lockRefresh(ctx context.Context, key string) bool {
 		return false
 	}
 	if !won {
-		s.stats.refreshesDen.Add(1)
+		s.stats.refreshesDenied.Add(1)
 	}
 	return won
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/tiercache/tiercache/internal/background"
 )
 
 // Tier names the tier that answered a read.
@@ -80,13 +81,8 @@ type Store struct {
 	refreshes sync.Map           // keys with a background reload running
 	workers   chan struct{}      // bounds background reloads
 
-	closing  context.Context // cancelled by Close
-	shutdown context.CancelFunc
-	closed   atomic.Bool
-	// bgMu orders goroutine starts (bg.Add under RLock, after checking
-	// closed) before Close's bg.Wait (after setting closed under Lock).
-	bgMu sync.RWMutex
-	bg   sync.WaitGroup // flights and background reloads
+	closed atomic.Bool
+	bg     background.Group // flights and background reloads
 
 	lastLog    atomic.Int64 // unix nanoseconds of the last log line
 	suppressed atomic.Uint64
@@ -116,7 +112,6 @@ func New(cfg *Config) (*Store, error) {
 		s.clock.close()
 		return nil, fmt.Errorf("tier: l1: %w", err)
 	}
-	s.closing, s.shutdown = context.WithCancel(context.Background())
 	if cfg.Redis != nil {
 		s.l2 = &l2{rdb: cfg.Redis, timeout: cfg.L2Timeout, br: newBreaker(c, s.clock, &s.stats)}
 		if !cfg.DisableBus {
@@ -129,17 +124,13 @@ func New(cfg *Config) (*Store, error) {
 // Close stops the Store's background work, waits for it, and releases L1.
 // It does not close the Redis client. Reads after Close return ErrClosed.
 func (s *Store) Close() error {
-	s.bgMu.Lock()
-	already := s.closed.Swap(true)
-	s.bgMu.Unlock()
-	if already {
+	if s.closed.Swap(true) {
 		return nil
 	}
-	s.shutdown()
+	s.bg.Close()
 	if s.bus != nil {
-		s.bus.close()
+		s.bus.close() // after bg: what the flights wrote is published
 	}
-	s.bg.Wait()
 	s.l1.close()
 	s.clock.close()
 	return nil
@@ -215,15 +206,7 @@ func (s *Store) l1Hit(e *l1Entry) (Result, error) {
 
 // goStarted registers a goroutine of the Store's with bg, unless the Store
 // is closed. The caller calls bg.Done when it ends.
-func (s *Store) goStarted() bool {
-	s.bgMu.RLock()
-	defer s.bgMu.RUnlock()
-	if s.closed.Load() {
-		return false
-	}
-	s.bg.Add(1)
-	return true
-}
+func (s *Store) goStarted() bool { return s.bg.Start() }
 
 // getDue handles an L1 entry past its check time: due for refresh-ahead,
 // servable stale while it revalidates, or too old to serve but for an error.

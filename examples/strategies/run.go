@@ -271,9 +271,9 @@ func (k *kindOf[V]) report() kindReport {
 
 func (k *kindOf[V]) close() {
 	if k.s != nil {
-		if c, ok := k.s.(interface{ Close(context.Context) error }); ok {
+		if c, ok := k.s.(interface{ Shutdown(context.Context) error }); ok {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			_ = c.Close(ctx) // write-behind writes what is still queued, then stops its flusher
+			_ = c.Shutdown(ctx) // write-behind writes what is still queued, then stops its flusher
 			cancel()
 		}
 	}
