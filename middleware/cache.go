@@ -28,8 +28,6 @@ type Cache struct {
 	bg       sync.WaitGroup
 	closing  context.Context
 	shutdown context.CancelFunc
-
-	hitPrefix string // Cache-Status prefix of hits
 }
 
 // New returns a Cache that keeps responses in store. A nil cfg means the
@@ -42,7 +40,6 @@ func New(store *tier.Store, cfg *Config) (*Cache, error) {
 	c := &Cache{store: store, cfg: cfg.withDefaults()}
 	c.readOpts = tier.Options{Decode: c.decode, TTLJitter: -1}
 	c.closing, c.shutdown = context.WithCancel(context.Background())
-	c.hitPrefix = c.cfg.Name + "; hit; ttl="
 	if store.Redis() == nil {
 		c.tags.local = make(map[string]map[string]time.Time)
 	}

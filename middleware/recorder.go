@@ -18,7 +18,7 @@ type recorder struct {
 	maxBytes int64
 	header   http.Header // what the handler writes to
 	snapshot http.Header // header as of WriteHeader
-	status   int
+	code     int         // the final status the handler wrote
 	wrote    bool
 	buf      []byte
 	overflow bool // body beyond maxBytes: streamed, not stored
@@ -30,8 +30,10 @@ type recorder struct {
 	staleOK      bool // in hold mode, a 5xx is held back
 	held         bool // the response was held back
 	written      int64
-	// fwd is the Cache-Status member without fwd-status and stored.
-	fwd string
+	// name is the cache's name; status its Cache-Status member so far
+	// (the forward reason), completed with the handler's status.
+	name   string
+	status cacheStatus
 }
 
 // Compile-time checks: the recorder flushes and unwraps, so that
@@ -42,8 +44,8 @@ var (
 	_ interface{ Unwrap() http.ResponseWriter } = (*recorder)(nil)
 )
 
-func newRecorder(client http.ResponseWriter, maxBytes int64, fwd string) *recorder {
-	return &recorder{client: client, maxBytes: maxBytes, header: http.Header{}, fwd: fwd}
+func newRecorder(client http.ResponseWriter, maxBytes int64, name string, st cacheStatus) *recorder {
+	return &recorder{client: client, maxBytes: maxBytes, header: http.Header{}, name: name, status: st}
 }
 
 // Header returns the handler's header map.
@@ -68,7 +70,8 @@ func (r *recorder) WriteHeader(code int) {
 		}
 		return
 	}
-	r.wrote, r.status = true, code
+	r.wrote, r.code = true, code
+	r.status.fwdStatus = code
 	r.snapshot = r.header.Clone()
 	if r.hold {
 		if code == http.StatusNotModified && r.revalidating || code >= 500 && r.staleOK {
@@ -91,7 +94,7 @@ func (r *recorder) Write(p []byte) (int, error) {
 	if !r.overflow && int64(len(r.buf)+len(p)) > r.maxBytes {
 		r.overflow = true
 		if !r.committed {
-			r.commit(r.fwd+"; fwd-status="+strconv.Itoa(r.status), false)
+			r.commit(false)
 		}
 		r.buf = nil
 	}
@@ -118,7 +121,7 @@ func (r *recorder) FlushError() error {
 		return nil
 	}
 	if !r.committed {
-		r.commit(r.fwd+"; fwd-status="+strconv.Itoa(r.status), false)
+		r.commit(false)
 	}
 	return http.NewResponseController(r.client).Flush()
 }
@@ -148,10 +151,10 @@ func (r *recorder) complete() bool {
 }
 
 // commit sends the status, header and buffered body to the client, with
-// cacheStatus added to the Cache-Status field. The final commit, once the
-// handler has returned, also sets Content-Length (or, when the response
-// already streams, passes on trailers).
-func (r *recorder) commit(cacheStatus string, final bool) {
+// the recorder's Cache-Status member added to the Cache-Status field. The
+// final commit, once the handler has returned, also sets Content-Length
+// (or, when the response already streams, passes on trailers).
+func (r *recorder) commit(final bool) {
 	if r.client == nil {
 		r.committed = true
 		return
@@ -165,7 +168,7 @@ func (r *recorder) commit(cacheStatus string, final bool) {
 	for k, v := range r.snapshot {
 		h[k] = v
 	}
-	h.Add("Cache-Status", cacheStatus)
+	h["Cache-Status"] = append(h["Cache-Status"], r.status.format(r.name))
 	if final && !r.overflow {
 		if _, ok := h["Content-Length"]; !ok {
 			if _, chunked := h["Trailer"]; !chunked {
@@ -173,7 +176,7 @@ func (r *recorder) commit(cacheStatus string, final bool) {
 			}
 		}
 	}
-	r.client.WriteHeader(r.status)
+	r.client.WriteHeader(r.code)
 	if len(r.buf) > 0 {
 		_, _ = r.client.Write(r.buf) // a client gone away is not the cache's error
 	}
