@@ -20,6 +20,7 @@ type Cache struct {
 	readOpts tier.Options
 	flights  flights
 	tags     tagIndex
+	stats    counters
 
 	revalidating sync.Map // keys with a background revalidation running
 

@@ -376,6 +376,8 @@ func (h *handler) revalidateAsync(r *http.Request, key string, lk lookupResult) 
 		defer c.revalidating.Delete(lk.key)
 		defer cancel()
 		defer stop()
+		// A panic here would end the process: nobody's request is waiting.
+		defer func() { _ = c.recovered("background revalidation of "+lk.key, recover()) }()
 		h.forward(&exchange{r: req, key: key, lk: lk, reqCC: &cacheControl{}, status: cacheStatus{fwd: fwdStale}})
 	})
 	if !started {
