@@ -41,6 +41,7 @@ type meta struct {
 	lifetime       time.Duration // freshness_lifetime
 	vary           []string
 	etag           string
+	date           time.Time // the Date field, or the response time when it is invalid
 	lastModified   time.Time // zero when absent or invalid
 	noCache        bool      // every use needs revalidation
 	mustRevalidate bool      // never served stale
@@ -50,9 +51,23 @@ type meta struct {
 // hasValidator reports whether the response can be revalidated.
 func (e *entry) hasValidator() bool { return e.m.etag != "" || !e.m.lastModified.IsZero() }
 
-// age returns the response's current_age at now (RFC 9111 §4.2.3).
+// age returns the response's current_age at now (RFC 9111 §4.2.3), at
+// most maxDelta (RFC 9111 §1.2.2: a calculation that overflows is 2^31 s).
 func (e *entry) age(now time.Time) time.Duration {
-	return e.m.initialAge + max(now.Sub(e.m.responseTime), 0)
+	return min(e.m.initialAge+max(now.Sub(e.m.responseTime), 0), maxDelta)
+}
+
+// parseAge returns the value of an Age field (RFC 9111 §5.1): zero when
+// absent; false unless it is one field line holding one delta-seconds.
+func parseAge(lines []string) (time.Duration, bool) {
+	switch len(lines) {
+	case 0:
+		return 0, true
+	case 1:
+		secs, ok := parseDelta(lines[0])
+		return time.Duration(secs) * time.Second, ok
+	}
+	return 0, false
 }
 
 // ttl returns the remaining freshness at now; negative when stale.
@@ -72,23 +87,22 @@ func (e *entry) derive(c *Cache) {
 	m.cc = c.responseCacheControl(e.Header)
 	m.responseTime = time.Unix(0, e.ResponseTime)
 	requestTime := time.Unix(0, e.RequestTime)
-	date, err := http.ParseTime(e.Header.Get("Date"))
-	if err != nil {
+	date, ok := fieldDate(e.Header, "Date")
+	if !ok {
 		date = m.responseTime // no usable Date: the response is as old as its receipt
 	}
-	var ageValue time.Duration
-	if secs, ok := parseDelta(strings.TrimSpace(e.Header.Get("Age"))); ok {
-		ageValue = time.Duration(secs) * time.Second
-	}
+	m.date = date
 	apparentAge := max(m.responseTime.Sub(date), 0)
 	responseDelay := max(m.responseTime.Sub(requestTime), 0)
-	m.initialAge = max(apparentAge, ageValue+responseDelay)
+	if ageValue, ok := parseAge(e.Header["Age"]); ok {
+		m.initialAge = min(max(apparentAge, ageValue+responseDelay), maxDelta)
+	} else {
+		m.initialAge = maxDelta // an invalid Age makes the response stale
+	}
 	m.lifetime = c.lifetime(e.Status, e.Header, &m.cc, date)
 	m.vary, _ = parseVary(e.Header["Vary"])
 	m.etag = e.Header.Get("Etag")
-	if lm, err := http.ParseTime(e.Header.Get("Last-Modified")); err == nil {
-		m.lastModified = lm
-	}
+	m.lastModified, _ = fieldDate(e.Header, "Last-Modified")
 	m.noCache = m.cc.noCache
 	m.mustRevalidate = m.cc.mustRevalidate || !c.cfg.Private && (m.cc.proxyRevalidate || m.cc.sMaxAge.set)
 	m.contentLength = []string{strconv.Itoa(len(e.Body))}
@@ -103,18 +117,18 @@ func (c *Cache) lifetime(status int, h http.Header, cc *cacheControl, date time.
 	case cc.maxAge.set:
 		return cc.maxAge.duration()
 	}
-	if lines := h["Expires"]; len(lines) > 0 {
-		exp, err := http.ParseTime(lines[0])
-		if err != nil {
-			return 0 // an invalid Expires means "already expired"
+	if _, ok := h["Expires"]; ok {
+		exp, ok := fieldDate(h, "Expires")
+		if !ok {
+			return 0 // an invalid Expires (or several) means "already expired"
 		}
 		return max(exp.Sub(date), 0)
 	}
 	if c.cfg.HeuristicFraction < 0 || !heuristicallyCacheable(status) && !cc.public {
 		return 0
 	}
-	lm, err := http.ParseTime(h.Get("Last-Modified"))
-	if err != nil || !lm.Before(date) {
+	lm, ok := fieldDate(h, "Last-Modified")
+	if !ok || !lm.Before(date) {
 		return 0
 	}
 	return min(time.Duration(float64(date.Sub(lm))*c.cfg.HeuristicFraction), c.cfg.MaxHeuristic)

@@ -165,17 +165,17 @@ func (c *Cache) decide(e *entry, reqCC *cacheControl, now time.Time) (use, strin
 		return useNone, fwdRequest
 	case e.m.noCache:
 		return useNone, fwdStale
-	case reqCC.maxAge.set && age > reqCC.maxAge.duration():
+	case reqCC.maxAge.set && age > reqCC.maxAge.upper():
 		return useNone, fwdRequest
-	case reqCC.minFresh.set && left < reqCC.minFresh.duration():
+	case reqCC.minFresh.set && left < reqCC.minFresh.lower():
 		return useNone, fwdRequest
 	case left > 0:
 		return useFresh, ""
 	case e.m.mustRevalidate:
 		return useNone, fwdStale
-	case reqCC.maxStale.set && -left <= reqCC.maxStale.duration():
+	case reqCC.maxStale.set && -left <= reqCC.maxStale.upper():
 		return useFresh, ""
-	case -left < e.m.cc.staleWhileRevalidate.duration():
+	case -left < e.m.cc.staleWhileRevalidate.upper():
 		return useRevalidate, ""
 	}
 	return useNone, fwdStale
@@ -186,14 +186,14 @@ func (c *Cache) staleIfError(e *entry, now time.Time) bool {
 	if e == nil || e.m.mustRevalidate || e.m.noCache {
 		return false
 	}
-	return e.ttl(now) > -e.m.cc.staleIfError.duration()
+	return e.ttl(now) > -e.m.cc.staleIfError.upper()
 }
 
 // serveEntry writes the stored response e (or a 304 when r's preconditions
 // allow one) with its Age and the given Cache-Status member.
 func (c *Cache) serveEntry(w http.ResponseWriter, r *http.Request, e *entry, status string, now time.Time) {
 	h := w.Header()
-	age := []string{strconv.FormatInt(int64(e.age(now)/time.Second), 10)}
+	age := []string{strconv.FormatInt(int64(e.age(now)/time.Second), 10)} // at most 2^31 (RFC 9111 §5.1)
 	if notModified(r, e) {
 		for _, f := range [...]string{"Cache-Control", "Content-Location", "Date", "Etag", "Expires", "Last-Modified", "Vary"} {
 			if v, ok := e.Header[f]; ok {

@@ -51,7 +51,7 @@ func (c *Cache) storable(req *http.Request, reqCC *cacheControl, status int, h h
 func (c *Cache) storeTTL(e *entry, now time.Time) time.Duration {
 	ttl := max(e.ttl(now), 0)
 	if !e.m.mustRevalidate {
-		ttl += max(e.m.cc.staleWhileRevalidate.duration(), e.m.cc.staleIfError.duration())
+		ttl += max(e.m.cc.staleWhileRevalidate.upper(), e.m.cc.staleIfError.upper())
 	}
 	if e.hasValidator() {
 		ttl += c.cfg.RevalidateKeep
