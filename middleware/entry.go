@@ -100,7 +100,7 @@ func (e *entry) derive(c *Cache) {
 		m.initialAge = maxDelta // an invalid Age makes the response stale
 	}
 	m.lifetime = c.lifetime(e.Status, e.Header, &m.cc, date)
-	m.vary, _ = parseVary(e.Header["Vary"])
+	m.vary = c.varyOf(e.Header)
 	m.etag = e.Header.Get("Etag")
 	m.lastModified, _ = fieldDate(e.Header, "Last-Modified")
 	m.noCache = m.cc.noCache

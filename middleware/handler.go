@@ -282,9 +282,9 @@ func (h *handler) call(x *exchange) {
 	if x.validated != nil && !x.validated.hasValidator() {
 		x.validated = nil
 	}
-	req := x.r
-	if x.validated != nil || x.r.Header.Get("If-None-Match") != "" || x.r.Header.Get("If-Modified-Since") != "" {
-		req = revalidation(x.r.Context(), x.r, x.validated)
+	req := c.stripUnkeyed(x.r)
+	if x.validated != nil || req.Header.Get("If-None-Match") != "" || req.Header.Get("If-Modified-Since") != "" {
+		req = revalidation(req.Context(), req, x.validated)
 	}
 	x.rec = newRecorder(x.w, c.cfg.MaxBodyBytes, c.cfg.Name, x.status)
 	x.rec.hold, x.rec.revalidating = x.validated != nil, x.validated != nil

@@ -83,7 +83,7 @@ func (iw *passWriter) Unwrap() http.ResponseWriter { return iw.ResponseWriter }
 // invalidate deletes the stored responses of r's target and of the
 // same-origin URIs in the response's Location and Content-Location.
 func (c *Cache) invalidate(ctx context.Context, r *http.Request, h http.Header) {
-	scheme := requestScheme(r)
+	scheme := c.scheme(r)
 	keys := []string{c.keyFor(scheme, r.Host, r.URL)}
 	base := &url.URL{Scheme: scheme, Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath}
 	for _, f := range [...]string{"Location", "Content-Location"} {

@@ -31,7 +31,8 @@ func (c *Cache) storable(req *http.Request, reqCC *cacheControl, status int, h h
 		return false
 	}
 	explicitlyShared := cc.public || shared && cc.sMaxAge.set
-	if shared && req.Header.Get("Authorization") != "" && !explicitlyShared && !cc.mustRevalidate {
+	if shared && req.Header.Get("Authorization") != "" &&
+		(c.cfg.NeverShareAuthorization || !explicitlyShared && !cc.mustRevalidate) {
 		return false // RFC 9111 §3.5
 	}
 	if shared && !c.cfg.ShareCookieResponses && req.Header.Get("Cookie") != "" &&
