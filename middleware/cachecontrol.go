@@ -70,6 +70,9 @@ type cacheControl struct {
 	public, mustRevalidate        bool
 	proxyRevalidate, onlyIfCached bool
 	immutable                     bool
+	// targeted: the directives come from a targeted field (RFC 9213), so
+	// the response's Expires is ignored too.
+	targeted bool
 	// noCacheFields and privateFields are the field names of the qualified
 	// forms no-cache="..." and private="..."; the unqualified forms set
 	// noCache and private instead.

@@ -117,7 +117,7 @@ func (c *Cache) lifetime(status int, h http.Header, cc *cacheControl, date time.
 	case cc.maxAge.set:
 		return cc.maxAge.duration()
 	}
-	if _, ok := h["Expires"]; ok {
+	if _, ok := h["Expires"]; ok && !cc.targeted {
 		exp, ok := fieldDate(h, "Expires")
 		if !ok {
 			return 0 // an invalid Expires (or several) means "already expired"
@@ -145,12 +145,15 @@ func heuristicallyCacheable(status int) bool {
 }
 
 // responseCacheControl returns the directives that govern a response: the
-// configured targeted field (RFC 9213) when the response carries it, else
-// Cache-Control.
+// configured targeted field (RFC 9213 §2.1) when the response carries it
+// with a valid, non-empty value, and then Cache-Control and Expires are
+// ignored; else Cache-Control.
 func (c *Cache) responseCacheControl(h http.Header) cacheControl {
 	if c.cfg.TargetedField != "" {
-		if lines := h.Values(c.cfg.TargetedField); len(lines) > 0 {
-			return parseCacheControl(lines)
+		if lines := h.Values(c.cfg.TargetedField); validTargeted(lines) {
+			cc := parseCacheControl(lines)
+			cc.targeted = true
+			return cc
 		}
 	}
 	return parseCacheControl(h["Cache-Control"])

@@ -148,6 +148,12 @@ func TestTargetedField(t *testing.T) {
 		{"targeted absent", cdn, []string{"Cache-Control: max-age=60"}, true},
 		{"targeted private wins", cdn, []string{"Cache-Control: public, max-age=60", "CDN-Cache-Control: private"}, false},
 		{"not configured", nil, []string{"Cache-Control: no-store", "CDN-Cache-Control: max-age=60"}, false},
+		{"targeted max-age over Cache-Control", cdn, []string{"Cache-Control: max-age=0", "CDN-Cache-Control: max-age=60"}, true},
+		{"targeted no-cache over Cache-Control", cdn, []string{"Cache-Control: max-age=60", "CDN-Cache-Control: no-cache", `ETag: "e"`}, false},
+		{"targeted ignores Expires", cdn, []string{"Date: " + httpDate(0), "Expires: " + httpDate(time.Hour), "CDN-Cache-Control: must-revalidate"}, false},
+		{"invalid targeted falls back", cdn, []string{"Cache-Control: max-age=60", "CDN-Cache-Control: Max-Age=0"}, true},
+		{"empty targeted falls back", cdn, []string{"Cache-Control: max-age=60", "CDN-Cache-Control: "}, true},
+		{"targeted with parameters", cdn, []string{"Cache-Control: no-store", `CDN-Cache-Control: max-age=60, x="a";p=1, y=?1`}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -157,5 +163,32 @@ func TestTargetedField(t *testing.T) {
 				t.Errorf("second: %q; want hit %v", got.cacheStatus, tt.wantHit)
 			}
 		})
+	}
+}
+
+func TestValidTargeted(t *testing.T) {
+	tests := []struct {
+		in   string
+		want bool
+	}{
+		{"max-age=60", true},
+		{"no-store", true},
+		{`private, max-age=60, foo="bar", b=:aGk=:, t=tok/x:y, d=1.5, l=(1 "a");p, f=?0`, true},
+		{"max-age=60;x", true},
+		{"", false},
+		{"  ", false},
+		{"Max-Age=60", false},
+		{"max-age=60,", false},
+		{"max-age==60", false},
+		{"max-age=1234567890123456", false},
+		{`x="unterminated`, false},
+		{"x=?2", false},
+		{"max-age = 60", false},
+		{"a=1 b=2", false},
+	}
+	for _, tt := range tests {
+		if got := validTargeted([]string{tt.in}); got != tt.want {
+			t.Errorf("validTargeted(%q) = %v; want %v", tt.in, got, tt.want)
+		}
 	}
 }

@@ -181,12 +181,15 @@ func (c *Cache) decide(e *entry, reqCC *cacheControl, now time.Time) (use, strin
 	return useNone, fwdStale
 }
 
-// staleIfError reports whether e may replace an error answer (RFC 5861 §4).
-func (c *Cache) staleIfError(e *entry, now time.Time) bool {
+// staleIfError reports whether e may replace an error answer to a request
+// with directives reqCC (RFC 5861 §4): within the response's
+// stale-if-error window, or the request's.
+func (c *Cache) staleIfError(e *entry, reqCC *cacheControl, now time.Time) bool {
 	if e == nil || e.m.mustRevalidate || e.m.noCache {
 		return false
 	}
-	return e.ttl(now) > -e.m.cc.staleIfError.upper()
+	window := max(e.m.cc.staleIfError.upper(), reqCC.staleIfError.upper())
+	return e.ttl(now) > -window
 }
 
 // serveEntry writes the stored response e (or a 304 when r's preconditions
@@ -288,14 +291,40 @@ func (h *handler) call(x *exchange) {
 	}
 	x.rec = newRecorder(x.w, c.cfg.MaxBodyBytes, c.cfg.Name, x.status)
 	x.rec.hold, x.rec.revalidating = x.validated != nil, x.validated != nil
-	if c.staleIfError(x.lk.e, time.Now()) {
+	if c.staleIfError(x.lk.e, x.reqCC, time.Now()) {
 		x.rec.hold, x.rec.staleOK = true, true
 	}
 	x.requestTime = time.Now()
-	h.next.ServeHTTP(x.rec, req)
+	if x.rec.staleOK {
+		h.serveOrFail(x.rec, req)
+	} else {
+		h.next.ServeHTTP(x.rec, req)
+	}
 	x.responseTime = time.Now()
 	x.rec.finish()
 	x.status = x.rec.status
+}
+
+// serveOrFail calls the handler when a stale response may replace an
+// error. A handler that panics before any of its response reached the
+// client (as httputil.ReverseProxy does with http.ErrAbortHandler when the
+// origin's connection fails mid-response) has failed like a 502: the stale
+// response answers instead. A panic after the client got something goes
+// on up, as it would without the cache.
+func (h *handler) serveOrFail(rec *recorder, req *http.Request) {
+	defer func() {
+		v := recover()
+		if v == nil {
+			return
+		}
+		if rec.committed {
+			panic(v)
+		}
+		_ = h.c.recovered("handler of "+req.URL.String(), v)
+		rec.wrote, rec.held, rec.code = true, true, http.StatusBadGateway
+		rec.status.fwdStatus = http.StatusBadGateway
+	}()
+	h.next.ServeHTTP(rec, req)
 }
 
 // serveStaleIfError answers the client with the stored response in place

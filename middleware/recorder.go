@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -62,11 +63,7 @@ func (r *recorder) WriteHeader(code int) {
 	}
 	if code < 200 {
 		if r.client != nil && !r.hold && code != http.StatusSwitchingProtocols {
-			h := r.client.Header()
-			for k, v := range r.header {
-				h[k] = v
-			}
-			r.client.WriteHeader(code)
+			r.interim(code)
 		}
 		return
 	}
@@ -80,6 +77,19 @@ func (r *recorder) WriteHeader(code int) {
 		}
 		r.hold = false
 	}
+}
+
+// interim sends an informational response (such as 103 Early Hints) with
+// the handler's current header, then restores the client's header: net/http
+// keeps the fields of a 1xx in the header map, and they must not leak into
+// the final response.
+func (r *recorder) interim(code int) {
+	h := r.client.Header()
+	before := maps.Clone(h)
+	maps.Copy(h, r.header)
+	r.client.WriteHeader(code)
+	clear(h)
+	maps.Copy(h, before)
 }
 
 // Write buffers p, or passes it on once the response streams.

@@ -240,3 +240,31 @@ func TestAuthorizationSharing(t *testing.T) {
 		})
 	}
 }
+
+// TestSetCookiePolicies: by default a response that sets a cookie is not
+// stored; SetCookieStore stores it and replays its Set-Cookie to every
+// client (RFC 9111 §3.1 allows it), SetCookieStrip stores it without.
+func TestSetCookiePolicies(t *testing.T) {
+	tests := []struct {
+		name       string
+		policy     SetCookiePolicy
+		wantHit    bool
+		wantCookie string
+	}{
+		{"bypass", SetCookieBypass, false, "lang=en"},
+		{"store", SetCookieStore, true, "lang=en"},
+		{"strip", SetCookieStrip, true, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, &Config{SetCookie: tt.policy}, respond(200, "x", "Cache-Control: max-age=60", "Set-Cookie: lang=en"))
+			if got := e.get("/sc"); got.header.Get("Set-Cookie") != "lang=en" {
+				t.Errorf("first: Set-Cookie %q; want lang=en", got.header.Get("Set-Cookie"))
+			}
+			got := e.get("/sc")
+			if got.hit() != tt.wantHit || got.header.Get("Set-Cookie") != tt.wantCookie {
+				t.Errorf("second: %q Set-Cookie %q; want hit %v, %q", got.cacheStatus, got.header.Get("Set-Cookie"), tt.wantHit, tt.wantCookie)
+			}
+		})
+	}
+}

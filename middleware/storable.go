@@ -41,6 +41,7 @@ func (c *Cache) storable(req *http.Request, reqCC *cacheControl, status int, h h
 	}
 	// RFC 9111 §3: something must say the response may be stored.
 	_, expires := h["Expires"]
+	expires = expires && !cc.targeted // RFC 9213 §2.1
 	return cc.public || cc.maxAge.set || shared && cc.sMaxAge.set || expires ||
 		heuristicallyCacheable(status) || c.cfg.Private && cc.private
 }
