@@ -39,10 +39,6 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.serveUnsafe(w, r)
 		return
 	}
-	if _, ok := r.Header["Range"]; ok {
-		h.pass(w, r, cacheStatus{fwd: fwdBypass}) // ranges are not served from the cache
-		return
-	}
 	if _, ok := r.Header["Upgrade"]; ok {
 		h.pass(w, r, cacheStatus{fwd: fwdBypass})
 		return
@@ -77,6 +73,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.Method == http.MethodHead {
 		h.pass(w, r, st) // HEAD is answered from a stored GET only
+		return
+	}
+	if _, ok := r.Header["Range"]; ok && lk.e == nil {
+		// A range of a response the cache does not hold goes to the origin
+		// as it is: fetching the whole representation for it could cost
+		// far more than the range. A full GET fills the cache.
+		st.detail = "range"
+		h.pass(w, r, st)
 		return
 	}
 	x := &exchange{w: w, r: r, key: key, lk: lk, reqCC: &reqCC, status: st}
@@ -192,8 +196,15 @@ func (c *Cache) staleIfError(e *entry, reqCC *cacheControl, now time.Time) bool 
 	return e.ttl(now) > -window
 }
 
+// hasRange reports a request with a Range field.
+func hasRange(r *http.Request) bool {
+	_, ok := r.Header["Range"]
+	return ok
+}
+
 // serveEntry writes the stored response e (or a 304 when r's preconditions
-// allow one) with its Age and the given Cache-Status member.
+// allow one, or the ranges r asks for: see serveRange) with its Age and
+// the given Cache-Status member.
 func (c *Cache) serveEntry(w http.ResponseWriter, r *http.Request, e *entry, status string, now time.Time) {
 	h := w.Header()
 	age := []string{strconv.FormatInt(int64(e.age(now)/time.Second), 10)} // at most 2^31 (RFC 9111 §5.1)
@@ -206,6 +217,9 @@ func (c *Cache) serveEntry(w http.ResponseWriter, r *http.Request, e *entry, sta
 		h["Age"] = age
 		h["Cache-Status"] = append(h["Cache-Status"], status)
 		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	if hasRange(r) && c.serveRange(w, r, e, age, status) {
 		return
 	}
 	for k, v := range e.Header {
@@ -262,7 +276,7 @@ func (h *handler) forward(x *exchange) (*entry, string) {
 	stored := c.keep(x, e)
 	if x.w != nil {
 		x.status.stored = stored
-		if e != nil && !x.rec.committed && notModified(x.r, e) {
+		if e != nil && !x.rec.committed && (notModified(x.r, e) || hasRange(x.r)) {
 			c.serveEntry(x.w, x.r, e, x.status.format(c.cfg.Name), time.Now())
 		} else {
 			x.rec.status = x.status
@@ -286,6 +300,14 @@ func (h *handler) call(x *exchange) {
 		x.validated = nil
 	}
 	req := c.stripUnkeyed(x.r)
+	if hasRange(req) {
+		// The whole representation, to store; the cache answers the range.
+		if req == x.r {
+			req = req.Clone(req.Context())
+		}
+		delete(req.Header, "Range")
+		delete(req.Header, "If-Range")
+	}
 	if x.validated != nil || req.Header.Get("If-None-Match") != "" || req.Header.Get("If-Modified-Since") != "" {
 		req = revalidation(req.Context(), req, x.validated)
 	}
