@@ -39,6 +39,7 @@ type meta struct {
 	initialAge     time.Duration // corrected_initial_age
 	responseTime   time.Time
 	lifetime       time.Duration // freshness_lifetime
+	heuristic      bool          // lifetime is heuristic (RFC 9111 §4.2.2): no explicit one
 	vary           []string
 	etag           string
 	date           time.Time // the Date field, or the response time when it is invalid
@@ -99,7 +100,7 @@ func (e *entry) derive(c *Cache) {
 	} else {
 		m.initialAge = maxDelta // an invalid Age makes the response stale
 	}
-	m.lifetime = c.lifetime(e.Status, e.Header, &m.cc, date)
+	m.lifetime, m.heuristic = c.lifetime(e.Status, e.Header, &m.cc, date)
 	m.vary = c.varyOf(e.Header)
 	m.etag = e.Header.Get("Etag")
 	m.lastModified, _ = fieldDate(e.Header, "Last-Modified")
@@ -109,29 +110,30 @@ func (e *entry) derive(c *Cache) {
 }
 
 // lifetime returns the freshness lifetime of a response (RFC 9111 §4.2.1),
-// with a heuristic only where §4.2.2 allows one.
-func (c *Cache) lifetime(status int, h http.Header, cc *cacheControl, date time.Time) time.Duration {
+// with a heuristic only where §4.2.2 allows one; heuristic reports that
+// the response gave no explicit lifetime.
+func (c *Cache) lifetime(status int, h http.Header, cc *cacheControl, date time.Time) (d time.Duration, heuristic bool) {
 	switch {
 	case !c.cfg.Private && cc.sMaxAge.set:
-		return cc.sMaxAge.duration()
+		return cc.sMaxAge.duration(), false
 	case cc.maxAge.set:
-		return cc.maxAge.duration()
+		return cc.maxAge.duration(), false
 	}
 	if _, ok := h["Expires"]; ok && !cc.targeted {
 		exp, ok := fieldDate(h, "Expires")
 		if !ok {
-			return 0 // an invalid Expires (or several) means "already expired"
+			return 0, false // an invalid Expires (or several) means "already expired"
 		}
-		return max(exp.Sub(date), 0)
+		return max(exp.Sub(date), 0), false
 	}
 	if c.cfg.HeuristicFraction < 0 || !heuristicallyCacheable(status) && !cc.public {
-		return 0
+		return 0, true
 	}
 	lm, ok := fieldDate(h, "Last-Modified")
 	if !ok || !lm.Before(date) {
-		return 0
+		return 0, true
 	}
-	return min(time.Duration(float64(date.Sub(lm))*c.cfg.HeuristicFraction), c.cfg.MaxHeuristic)
+	return min(time.Duration(float64(date.Sub(lm))*c.cfg.HeuristicFraction), c.cfg.MaxHeuristic), true
 }
 
 // heuristicallyCacheable reports the status codes RFC 9110 §15.1 defines as

@@ -63,7 +63,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.revalidateAsync(r, key, lk)
 			return
 		}
-		st.fwd = why
+		st = why
 	}
 	if reqCC.onlyIfCached {
 		st := cacheStatus{fwd: fwdMiss, detail: "only-if-cached"}
@@ -160,29 +160,32 @@ func (c *Cache) hitStatus(lk *lookupResult, now time.Time) string {
 }
 
 // decide says what a stored response may be used for (RFC 9111 §4.2, §5.2.1
-// and RFC 5861), and when it may not, the Cache-Status forward reason.
-func (c *Cache) decide(e *entry, reqCC *cacheControl, now time.Time) (use, string) {
+// and RFC 5861), and when it may not, the Cache-Status forward reason and
+// detail.
+func (c *Cache) decide(e *entry, reqCC *cacheControl, now time.Time) (use, cacheStatus) {
 	age := e.age(now)
 	left := e.m.lifetime - age
 	switch {
 	case reqCC.noCache:
-		return useNone, fwdRequest
+		return useNone, cacheStatus{fwd: fwdRequest, detail: "no-cache"}
 	case e.m.noCache:
-		return useNone, fwdStale
+		return useNone, cacheStatus{fwd: fwdStale, detail: "no-cache"}
 	case reqCC.maxAge.set && age > reqCC.maxAge.upper():
-		return useNone, fwdRequest
+		return useNone, cacheStatus{fwd: fwdRequest, detail: "max-age"}
 	case reqCC.minFresh.set && left < reqCC.minFresh.lower():
-		return useNone, fwdRequest
+		return useNone, cacheStatus{fwd: fwdRequest, detail: "min-fresh"}
 	case left > 0:
-		return useFresh, ""
+		return useFresh, cacheStatus{}
 	case e.m.mustRevalidate:
-		return useNone, fwdStale
+		return useNone, cacheStatus{fwd: fwdStale, detail: "must-revalidate"}
 	case reqCC.maxStale.set && -left <= reqCC.maxStale.upper():
-		return useFresh, ""
+		return useFresh, cacheStatus{}
 	case -left < e.m.cc.staleWhileRevalidate.upper():
-		return useRevalidate, ""
+		return useRevalidate, cacheStatus{}
+	case e.m.heuristic:
+		return useNone, cacheStatus{fwd: fwdStale, detail: "heuristic-expired"}
 	}
-	return useNone, fwdStale
+	return useNone, cacheStatus{fwd: fwdStale, detail: "expired"}
 }
 
 // staleIfError reports whether e may replace an error answer to a request
@@ -375,7 +378,15 @@ func (c *Cache) answerRefreshed(x *exchange, n *entry) (*entry, string) {
 func (c *Cache) build(x *exchange) *entry {
 	rec := x.rec
 	cc := c.responseCacheControl(rec.snapshot)
-	if !rec.complete() || !c.storable(x.r, x.reqCC, rec.code, rec.snapshot, &cc) {
+	if !rec.complete() {
+		x.status.detail = whyIncomplete
+		if rec.overflow {
+			x.status.detail = whyTooLarge
+		}
+		return nil
+	}
+	if why := c.notStorable(x.r, x.reqCC, rec.code, rec.snapshot, &cc); why != "" {
+		x.status.detail = why
 		return nil
 	}
 	e := &entry{
@@ -392,7 +403,14 @@ func (c *Cache) build(x *exchange) *entry {
 	}
 	e.derive(c)
 	if c.storeTTL(e, x.responseTime) <= 0 {
+		x.status.detail = whyStale
+		if e.m.lifetime == 0 && e.m.heuristic {
+			x.status.detail = whyNoFreshness
+		}
 		return nil
+	}
+	if e.m.heuristic && e.ttl(x.responseTime) > 0 {
+		x.status.detail = "heuristic" // fresh only by RFC 9111 §4.2.2's heuristic
 	}
 	return e
 }
@@ -403,7 +421,11 @@ func (c *Cache) build(x *exchange) *entry {
 func (c *Cache) keep(x *exchange, e *entry) bool {
 	ctx := context.WithoutCancel(x.r.Context())
 	if e != nil {
-		return c.save(ctx, x.r, x.key, x.lk, e)
+		if !c.save(ctx, x.r, x.key, x.lk, e) {
+			x.status.detail = whyStoreError
+			return false
+		}
+		return true
 	}
 	if x.lk.e != nil && x.rec.code < 500 {
 		if err := c.store.Delete(ctx, x.lk.key); err != nil {

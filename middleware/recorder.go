@@ -103,6 +103,7 @@ func (r *recorder) Write(p []byte) (int, error) {
 	}
 	if !r.overflow && int64(len(r.buf)+len(p)) > r.maxBytes {
 		r.overflow = true
+		r.status.detail = whyTooLarge
 		if !r.committed {
 			r.commit(false)
 		}
