@@ -430,6 +430,12 @@ func (c *Cache) keep(x *exchange, e *entry) bool {
 	if x.lk.e != nil && x.rec.code < 500 {
 		if err := c.store.Delete(ctx, x.lk.key); err != nil {
 			c.logError("delete", x.lk.key, err)
+		} else if tags := surrogateKeys(x.lk.e.Header); len(tags) > 0 && x.lk.marker == nil {
+			// Its tags no longer name it. (A variant's tags name the primary
+			// key, which its other variants may still hold.)
+			if err := c.tags.remove(ctx, c, tags, x.key); err != nil {
+				c.logError("untag", x.key, err)
+			}
 		}
 	}
 	return false
