@@ -2,7 +2,6 @@ package strategy
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -15,8 +14,10 @@ import (
 )
 
 // ErrClosed is returned by a WriteBehind's Set and Delete after Close, and
-// wrapped in the FailedWrite of writes that Close could not finish.
-var ErrClosed = errors.New("strategy: closed")
+// wrapped in the FailedWrite of writes that Close could not finish. It is
+// tier.ErrClosed, so errors.Is matches it whether the strategy or its Store
+// was closed.
+var ErrClosed = tier.ErrClosed
 
 // Defaults of WriteBehindConfig's zero fields.
 const (
