@@ -28,7 +28,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/tiercache/tiercache/internal/redistest"
+	"github.com/tiercache/tiercache/examples/localredis"
 	"github.com/tiercache/tiercache/middleware"
 	"github.com/tiercache/tiercache/tier"
 )
@@ -185,7 +185,7 @@ func connect(redisURL string) (redis.UniversalClient, func(), error) {
 		rdb := redis.NewClient(opt)
 		return rdb, func() { rdb.Close() }, nil
 	}
-	srv, err := redistest.StartServer()
+	srv, err := localredis.Start()
 	if err != nil {
 		return nil, nil, err
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/schollz/progressbar/v3"
 
-	"github.com/tiercache/tiercache/internal/redistest"
+	"github.com/tiercache/tiercache/examples/localredis"
 	"github.com/tiercache/tiercache/strategy"
 	"github.com/tiercache/tiercache/tier"
 )
@@ -29,7 +29,7 @@ func run(ctx context.Context, cfg config) error {
 	if cfg.ops <= 0 || cfg.workers <= 0 {
 		return fmt.Errorf("ops and workers must be positive")
 	}
-	rdb, stopRedis, err := connect(cfg.redisURL)
+	rdb, stopRedis, err := localredis.Connect(cfg.redisURL, cfg.progress)
 	if err != nil {
 		return err
 	}
@@ -289,23 +289,4 @@ func percentile(sorted []time.Duration, q float64) time.Duration {
 	}
 	i := int(q * float64(len(sorted)-1))
 	return sorted[i].Round(time.Microsecond)
-}
-
-// connect returns a client for url, or starts a redis-server.
-func connect(url string) (redis.UniversalClient, func(), error) {
-	if url != "" {
-		opt, err := redis.ParseURL(url)
-		if err != nil {
-			return nil, nil, err
-		}
-		opt.ContextTimeoutEnabled = true // tier.New requires it
-		rdb := redis.NewClient(opt)
-		return rdb, func() { rdb.Close() }, nil
-	}
-	srv, err := redistest.StartServer()
-	if err != nil {
-		return nil, nil, err
-	}
-	rdb := srv.NewClient()
-	return rdb, func() { rdb.Close(); srv.Close() }, nil
 }
