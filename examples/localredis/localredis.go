@@ -102,11 +102,16 @@ func (s *Server) Close() error {
 }
 
 // Options sets what tiercache needs in a client's options: a context
-// deadline bounds every command (tier.New requires it), and the timeouts are
-// short. It also turns off CLIENT SETINFO and maintenance notifications,
-// which a Redis older than 7.2 does not know.
+// deadline bounds every command (tier.New requires it), the timeouts are
+// short, and the client's retries fit in tier's L2Timeout (one dial per
+// attempt, backoff of at most 8 ms), so that a failure reports its cause
+// (connection refused, no such host) rather than only the deadline. It also
+// turns off CLIENT SETINFO and maintenance notifications, which a Redis
+// older than 7.2 does not know.
 func Options(opt *redis.Options) {
 	opt.ContextTimeoutEnabled = true
+	opt.DialerRetries = 1
+	opt.MaxRetryBackoff = 8 * time.Millisecond
 	if opt.DialTimeout == 0 {
 		opt.DialTimeout = time.Second
 	}
