@@ -160,7 +160,7 @@ func writeReport(w io.Writer, res *results, r report) {
 	}
 	p("\nA shared virtual machine: expect a few percent of noise between runs; the ratios below compare benchmarks of the same run.\n\n")
 
-	p("## Targets\n\nFrom DESIGN.md's targets table; medians of the run's counts.\n\n")
+	p("## Targets\n\nThe targets tiercache holds itself to; medians of the run's counts.\n\n")
 	p("| target | tiercache | floor | ratio | limit | allocs/op | met |\n|---|---:|---:|---:|---:|---:|---|\n")
 	for _, t := range targets {
 		ns, ok1 := res.median(t.name, "ns/op")
