@@ -6,6 +6,7 @@ package docscheck
 import (
 	"fmt"
 	"go/ast"
+	"go/doc"
 	"go/parser"
 	"go/token"
 	"io/fs"
@@ -432,5 +433,45 @@ func TestCheckCatches(t *testing.T) {
 		if got := c.check(tt.span, tt.inline); (len(got) > 0) != tt.bad {
 			t.Errorf("check(%q) = %q; want bad = %v", tt.span, got, tt.bad)
 		}
+	}
+}
+
+// TestExamplesSelfContained checks that every runnable Example of the
+// repository is one a pkg.go.dev reader can run as shown: go/doc can build
+// a program from it alone (it uses no helper declared in another test
+// file), and it has an Output comment.
+func TestExamplesSelfContained(t *testing.T) {
+	var n int
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && path != root && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ParseComments)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		for _, ex := range doc.Examples(f) {
+			n++
+			if ex.Play == nil {
+				t.Errorf("%s: Example%s uses something declared outside it and its file's declarations: pkg.go.dev cannot show it whole", rel, ex.Name)
+			}
+			if ex.Output == "" && !ex.EmptyOutput {
+				t.Errorf("%s: Example%s has no // Output: comment, so go test does not run it", rel, ex.Name)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		t.Fatalf("no examples found under %s", root)
 	}
 }
