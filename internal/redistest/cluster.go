@@ -95,6 +95,11 @@ func (c *Cluster) form(ctx context.Context) error {
 			return err
 		}
 	}
+	return c.waitReady(ctx)
+}
+
+// waitReady waits until the nodes agree on a healthy cluster (see notReady).
+func (c *Cluster) waitReady(ctx context.Context) error {
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -174,6 +179,23 @@ func parseSlotMap(nodes string) (map[int]string, error) {
 		m[port] = strings.Join(f[8:], " ")
 	}
 	return m, nil
+}
+
+// RestartNode stops node i (in the order of Servers) and starts it again on
+// the same ports with the same cluster config file (nodes.conf in its
+// directory), so it comes back as the same node, owning the same slots; it
+// then waits until every node agrees on a healthy cluster again. The
+// node's keys are gone: nothing else is persisted.
+func (c *Cluster) RestartNode(i int) error {
+	if i < 0 || i >= len(c.servers) {
+		return fmt.Errorf("redistest: no cluster node %d", i)
+	}
+	if err := c.servers[i].Restart(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), clusterReadyTimeout)
+	defer cancel()
+	return c.waitReady(ctx)
 }
 
 // Addrs returns the addresses of the masters, "127.0.0.1:port".
