@@ -23,7 +23,10 @@
 // counters from INFO commandstats with CommandCalls. StartCluster builds a
 // Redis Cluster of three masters, assigning the slots itself; RestartNode
 // restarts one of them, which comes back as the same node with its slots
-// (its nodes.conf stays in its directory). NewProxy
+// (its nodes.conf stays in its directory). StartSentinel starts a master, a
+// replica and three Sentinels (redis-server --sentinel) set to fail over
+// within seconds; Master names the master they agree on, and
+// NewFailoverClient connects through them. NewProxy
 // forwards TCP to a target and can add latency, cut connections, blackhole
 // traffic or refuse connections.
 //
