@@ -64,23 +64,31 @@ func Start() (*Server, error) {
 	return s, nil
 }
 
-// waitReady polls PING until the server answers or readyTimeout passes.
+// waitReady waits until the server accepts connections (polling, quietly:
+// go-redis would log each refused dial) and answers PING, or readyTimeout
+// passes.
 func (s *Server) waitReady() error {
-	rdb := s.NewClient()
-	defer rdb.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
 	defer cancel()
+	var d net.Dialer
 	for {
-		err := rdb.Ping(ctx).Err()
+		c, err := d.DialContext(ctx, "tcp", s.addr)
 		if err == nil {
-			return nil
+			c.Close()
+			break
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("localredis: redis-server on %s did not answer PING: %w", s.addr, err)
+			return fmt.Errorf("localredis: redis-server on %s: %w", s.addr, err)
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+	rdb := s.NewClient()
+	defer rdb.Close()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("localredis: redis-server on %s did not answer PING: %w", s.addr, err)
+	}
+	return nil
 }
 
 // Addr returns the server's host:port.
