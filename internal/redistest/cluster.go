@@ -58,16 +58,7 @@ func StartCluster() (*Cluster, error) {
 // cannot be started (it never skips) and closes the cluster at cleanup.
 func StartClusterT(tb testing.TB) *Cluster {
 	tb.Helper()
-	c, err := StartCluster()
-	if err != nil {
-		tb.Fatalf("redistest: start cluster: %v", err)
-	}
-	tb.Cleanup(func() {
-		if err := c.Close(); err != nil {
-			tb.Errorf("redistest: close cluster: %v", err)
-		}
-	})
-	return c
+	return startT(tb, "cluster", StartCluster)
 }
 
 // slotRange returns the first and last slot of master i.
@@ -100,19 +91,7 @@ func (c *Cluster) form(ctx context.Context) error {
 
 // waitReady waits until the nodes agree on a healthy cluster (see notReady).
 func (c *Cluster) waitReady(ctx context.Context) error {
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		why := c.notReady(ctx)
-		if why == "" {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w within %v: %s", ErrClusterNotReady, clusterReadyTimeout, why)
-		case <-tick.C:
-		}
-	}
+	return poll(ctx, ErrClusterNotReady, func() string { return c.notReady(ctx) })
 }
 
 // notReady returns why the cluster is not ready yet, or "" once every node

@@ -65,16 +65,7 @@ func StartSentinel() (*SentinelGroup, error) {
 // group cannot be started (it never skips) and closes it at cleanup.
 func StartSentinelT(tb testing.TB) *SentinelGroup {
 	tb.Helper()
-	g, err := StartSentinel()
-	if err != nil {
-		tb.Fatalf("redistest: start sentinel group: %v", err)
-	}
-	tb.Cleanup(func() {
-		if err := g.Close(); err != nil {
-			tb.Errorf("redistest: close sentinel group: %v", err)
-		}
-	})
-	return g
+	return startT(tb, "sentinel group", StartSentinel)
 }
 
 func (g *SentinelGroup) start(ctx context.Context) error {
@@ -89,7 +80,7 @@ func (g *SentinelGroup) start(ctx context.Context) error {
 	if _, err := replica.command(ctx, "REPLICAOF", "127.0.0.1", strconv.Itoa(master.port)); err != nil {
 		return err
 	}
-	if err := poll(ctx, func() string {
+	if err := poll(ctx, ErrSentinelNotReady, func() string {
 		info, err := replica.command(ctx, "INFO", "replication")
 		if err != nil {
 			return err.Error()
@@ -114,7 +105,7 @@ func (g *SentinelGroup) start(ctx context.Context) error {
 		g.sentinels = append(g.sentinels, s)
 	}
 	want := fmt.Sprintf("status=ok,address=%s,slaves=1,sentinels=%d", master.Addr(), sentinels)
-	return poll(ctx, func() string {
+	return poll(ctx, ErrSentinelNotReady, func() string {
 		for _, s := range g.sentinels {
 			if got, err := s.sentinelMaster(ctx); err != nil || !strings.Contains(got, want) {
 				return fmt.Sprintf("sentinel %s sees %q, %v; want %q", s.Addr(), got, err, want)
@@ -136,24 +127,6 @@ func (s *Server) sentinelMaster(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("%w: INFO sentinel of %s has no master0", errProtocol, s.Addr())
 	}
 	return line, nil
-}
-
-// poll calls notReady every 50 ms until it returns "" or ctx ends; the
-// error then says what was not ready.
-func poll(ctx context.Context, notReady func() string) error {
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		why := notReady()
-		if why == "" {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w: %s", ErrSentinelNotReady, why)
-		case <-tick.C:
-		}
-	}
 }
 
 // Servers returns the data nodes: the master at start, then its replica.
@@ -179,7 +152,7 @@ func (g *SentinelGroup) Master(ctx context.Context) (*Server, error) {
 	ctx, cancel := context.WithTimeout(ctx, sentinelReadyTimeout)
 	defer cancel()
 	var master *Server
-	err := poll(ctx, func() string {
+	err := poll(ctx, ErrSentinelNotReady, func() string {
 		master = nil
 		var addr string
 		for _, s := range g.sentinels {

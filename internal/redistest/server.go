@@ -101,16 +101,23 @@ func StartServer() (*Server, error) {
 // started (it never skips) and closes the server at cleanup.
 func Start(tb testing.TB) *Server {
 	tb.Helper()
-	s, err := StartServer()
+	return startT(tb, "redis-server", StartServer)
+}
+
+// startT runs start for a test: tb.Fatal if it fails (never a skip), and
+// Close at cleanup.
+func startT[T interface{ Close() error }](tb testing.TB, what string, start func() (T, error)) T {
+	tb.Helper()
+	v, err := start()
 	if err != nil {
-		tb.Fatalf("redistest: start redis-server: %v", err)
+		tb.Fatalf("redistest: start %s: %v", what, err)
 	}
 	tb.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			tb.Errorf("redistest: close redis-server: %v", err)
+		if err := v.Close(); err != nil {
+			tb.Errorf("redistest: close %s: %v", what, err)
 		}
 	})
-	return s
+	return v
 }
 
 func startServer(cluster bool) (*Server, error) {
