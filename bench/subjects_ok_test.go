@@ -27,6 +27,9 @@ func TestSubjects(t *testing.T) {
 	ks := newKeySpace(2)
 	for _, lib := range libraries {
 		for _, l := range allLayers {
+			if !lib.has(l) {
+				continue
+			}
 			t.Run(lib.name+"/"+l.String(), func(t *testing.T) {
 				src := &source{}
 				s := lib.new(t, subjectConfig{layers: l, rdb: redisClient(t), src: src, l1Items: 100})

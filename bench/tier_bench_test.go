@@ -22,7 +22,11 @@ import (
 //     before each read), next to a bare go-redis GET plus a msgpack decode of
 //     the same value (target: at most 1.15x);
 //   - MissLoad: a Get of a key no tier holds, loaded from the source and
-//     written to both tiers.
+//     written to both tiers;
+//   - Set: a tier.Store.Set with the invalidation bus on, next to a bare
+//     go-redis (and rueidis) SET of the value's encoding;
+//   - L2HitParallel, MissLoadParallel, SetParallel: the same paths from
+//     parallelCallers goroutines, over many keys, with every peer and floor.
 //
 // cmd/benchreport derives the ratios from the output.
 func BenchmarkTier(b *testing.B) {
@@ -131,7 +135,27 @@ func BenchmarkTier(b *testing.B) {
 				}
 			}
 		})
+		b.Run("rueidis+msgpack", func(b *testing.B) {
+			c := newRueidisClient(b, true)
+			raw := encodedProduct(b, want)
+			if err := rueidisRawSet(c, raw)(key); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				raw, err := c.Do(ctx, c.B().Get().Key(key).Build()).AsBytes()
+				if err != nil {
+					b.Fatal(err)
+				}
+				var p Product
+				if err := msgpack.Unmarshal(raw, &p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	})
+	b.Run("L2HitParallel", benchParallelL2Hit)
 
 	b.Run("MissLoad", func(b *testing.B) {
 		for _, l := range []layers{l1Only, l1AndL2} {
@@ -156,6 +180,28 @@ func BenchmarkTier(b *testing.B) {
 			})
 		}
 	})
+	b.Run("MissLoadParallel", benchParallelMissLoad)
+
+	b.Run("Set", func(b *testing.B) {
+		raw := encodedProduct(b, want)
+		set := func(b *testing.B, op func(key string) error) {
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if err := op(key); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.Run("tiercache", func(b *testing.B) {
+			s := newTiercache(b, subjectConfig{layers: l1AndL2, rdb: redisClient(b), src: &source{}, l1Items: bigL1Items})
+			defer s.Close()
+			set(b, func(key string) error { return s.Set(ctx, id, key, want) })
+		})
+		b.Run("go-redis-raw", func(b *testing.B) { set(b, goRedisRawSet(redisClient(b), raw)) })
+		b.Run("rueidis-raw", func(b *testing.B) { set(b, rueidisRawSet(newRueidisClient(b, true), raw)) })
+	})
+	b.Run("SetParallel", benchParallelSet)
 }
 
 // newStrategy returns a CacheAside of Products over a Store built from cfg,
