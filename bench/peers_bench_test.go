@@ -47,6 +47,7 @@ func BenchmarkPeers(b *testing.B) {
 	b.Run("MissLoad", benchPeerMissLoad)
 	b.Run("Set", benchPeerSet)
 	b.Run("Mixed", benchPeerMixed)
+	b.Run("Workload", benchPeerWorkload)
 	b.Run("Stampede", benchPeerStampede)
 }
 

@@ -88,6 +88,10 @@ func (r *rueidisSubject) Set(ctx context.Context, _, key string, p Product) erro
 	return r.c.Do(ctx, r.c.B().Set().Key(key).Value(rueidis.BinaryString(raw)).Ex(ttl).Build()).Error()
 }
 
+func (r *rueidisSubject) Delete(ctx context.Context, _, key string) error {
+	return r.c.Do(ctx, r.c.B().Del().Key(key).Build()).Error()
+}
+
 func (r *rueidisSubject) Close() {}
 
 // --- go-redis, plain GET, and with its client-side cache ---
@@ -144,6 +148,10 @@ func (g *goRedisSubject) Set(ctx context.Context, _, key string, p Product) erro
 		return err
 	}
 	return g.rdb.Set(ctx, key, raw, ttl).Err()
+}
+
+func (g *goRedisSubject) Delete(ctx context.Context, _, key string) error {
+	return g.rdb.Del(ctx, key).Err()
 }
 
 func (g *goRedisSubject) Close() {}

@@ -50,6 +50,9 @@ type subject interface {
 	Get(ctx context.Context, id, key string) (Product, error)
 	// Set caches p as the value of id.
 	Set(ctx context.Context, id, key string, p Product) error
+	// Delete drops id from the cache, as a cache-aside write does once it
+	// has written the source.
+	Delete(ctx context.Context, id, key string) error
 	// Close releases what the library started.
 	Close()
 }
@@ -145,6 +148,10 @@ func (t *tiercacheSubject) Set(ctx context.Context, _, key string, p Product) er
 	return t.store.Set(ctx, key, p, &t.opts)
 }
 
+func (t *tiercacheSubject) Delete(ctx context.Context, _, key string) error {
+	return t.store.Delete(ctx, key)
+}
+
 func (t *tiercacheSubject) Close() { _ = t.store.Close() }
 
 // --- go-redis/cache v9 ---
@@ -183,6 +190,10 @@ func (g *goRedisCacheSubject) Get(ctx context.Context, id, key string) (Product,
 
 func (g *goRedisCacheSubject) Set(ctx context.Context, _, key string, p Product) error {
 	return g.c.Set(&rediscache.Item{Ctx: ctx, Key: key, Value: p, TTL: ttl})
+}
+
+func (g *goRedisCacheSubject) Delete(ctx context.Context, _, key string) error {
+	return g.c.Delete(ctx, key)
 }
 
 func (g *goRedisCacheSubject) Close() {}
@@ -251,6 +262,10 @@ func (g *gocacheSubject) Get(ctx context.Context, _, key string) (Product, error
 
 func (g *gocacheSubject) Set(ctx context.Context, _, key string, p Product) error {
 	return g.m.Set(ctx, key, p)
+}
+
+func (g *gocacheSubject) Delete(ctx context.Context, _, key string) error {
+	return g.m.Delete(ctx, key)
 }
 
 func (g *gocacheSubject) Close() {
