@@ -26,7 +26,9 @@ import (
 //   - Set: a tier.Store.Set with the invalidation bus on, next to a bare
 //     go-redis (and rueidis) SET of the value's encoding;
 //   - L2HitParallel, MissLoadParallel, SetParallel: the same paths from
-//     parallelCallers goroutines, over many keys, with every peer and floor.
+//     parallelCallers goroutines, over many keys, with every peer and floor;
+//   - L1Memory: the heap a full L1 holds, as a ratio to L1MaxCostBytes
+//     (target: at most 1.5).
 //
 // cmd/benchreport derives the ratios from the output.
 func BenchmarkTier(b *testing.B) {
@@ -202,6 +204,7 @@ func BenchmarkTier(b *testing.B) {
 		b.Run("rueidis-raw", func(b *testing.B) { set(b, rueidisRawSet(newRueidisClient(b, true), raw)) })
 	})
 	b.Run("SetParallel", benchParallelSet)
+	b.Run("L1Memory", benchL1Memory)
 }
 
 // newStrategy returns a CacheAside of Products over a Store built from cfg,
