@@ -49,6 +49,7 @@ func BenchmarkPeers(b *testing.B) {
 	b.Run("Mixed", benchPeerMixed)
 	b.Run("Workload", benchPeerWorkload)
 	b.Run("Stampede", benchPeerStampede)
+	b.Run("Invalidation", benchPeerInvalidation)
 }
 
 // benchPeerL1Hit reads keys every library holds in its L1 (L1+L2 layout).
