@@ -63,16 +63,9 @@ func benchParallelL2Hit(b *testing.B) {
 	}
 	for _, lib := range librariesWith(l2Only) {
 		b.Run(lib.name, func(b *testing.B) {
-			src := &source{}
-			s := lib.new(b, subjectConfig{layers: l2Only, rdb: redisClient(b), src: src, l1Items: bigL1Items})
-			defer s.Close()
-			fill(b, s, ks)
-			time.Sleep(10 * time.Millisecond) // gocache's loadable writes asynchronously
-			loads := src.loads.Load()
+			s, noLoads := newL2Filled(b, lib, ks)
 			read(b, s, nil)
-			if n := src.loads.Load() - loads; n != 0 {
-				b.Fatalf("%d loads during an L2-hit benchmark", n)
-			}
+			noLoads()
 		})
 	}
 	b.Run("tiercache-L1cleared", func(b *testing.B) {
@@ -81,6 +74,24 @@ func benchParallelL2Hit(b *testing.B) {
 		fill(b, s, ks)
 		read(b, s, s.store.ClearLocal)
 	})
+}
+
+// newL2Filled returns lib configured with L2 alone and every key of ks in
+// Redis, closed at the end of b, and a check that no key was loaded since.
+func newL2Filled(b *testing.B, lib library, ks *keySpace) (s subject, noLoads func()) {
+	b.Helper()
+	src := &source{}
+	s = lib.new(b, subjectConfig{layers: l2Only, rdb: redisClient(b), src: src, l1Items: bigL1Items})
+	b.Cleanup(s.Close)
+	fill(b, s, ks)
+	time.Sleep(10 * time.Millisecond) // gocache's loadable writes asynchronously
+	loads := src.loads.Load()
+	return s, func() {
+		b.Helper()
+		if n := src.loads.Load() - loads; n != 0 {
+			b.Fatalf("%d loads during an L2-hit benchmark", n)
+		}
+	}
 }
 
 // benchParallelMissLoad reads, from parallelCallers goroutines, keys no

@@ -113,12 +113,7 @@ func benchPeerL2Hit(b *testing.B) {
 		b.Run(d.name, func(b *testing.B) {
 			for _, lib := range librariesWith(l2Only) {
 				b.Run(lib.name, func(b *testing.B) {
-					src := &source{}
-					s := lib.new(b, subjectConfig{layers: l2Only, rdb: redisClient(b), src: src, l1Items: bigL1Items})
-					defer s.Close()
-					fill(b, s, ks)
-					time.Sleep(10 * time.Millisecond) // gocache's loadable writes asynchronously
-					loads := src.loads.Load()
+					s, noLoads := newL2Filled(b, lib, ks)
 					b.ReportAllocs()
 					b.ResetTimer()
 					i := 0
@@ -130,9 +125,7 @@ func benchPeerL2Hit(b *testing.B) {
 						}
 					}
 					b.StopTimer()
-					if n := src.loads.Load() - loads; n != 0 {
-						b.Fatalf("%d loads during an L2-hit benchmark", n)
-					}
+					noLoads()
 				})
 			}
 		})

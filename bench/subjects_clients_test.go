@@ -20,6 +20,25 @@ import (
 // (the peers' L1 TTL); invalidations drop it earlier.
 const clientLocalTTL = time.Minute
 
+// readThrough ends a client's read of id: raw and err are its GET's answer,
+// missing says err means no such key. A hit is decoded; a miss, or an entry
+// that does not decode, is loaded from src and written back with set.
+func readThrough(ctx context.Context, raw []byte, err error, missing bool, src *source, id string, set func(Product) error) (Product, error) {
+	if err == nil {
+		var p Product
+		if err := msgpack.Unmarshal(raw, &p); err == nil {
+			return p, nil
+		}
+	} else if !missing {
+		return Product{}, err
+	}
+	p, err := src.Load(ctx, id)
+	if err != nil {
+		return Product{}, err
+	}
+	return p, set(p)
+}
+
 // --- rueidis, plain GET ---
 
 // rueidisSubject follows rueidis's README: one auto-pipelining client, GET
@@ -65,19 +84,9 @@ func (r *rueidisSubject) Get(ctx context.Context, id, key string) (Product, erro
 		res = r.c.Do(ctx, r.c.B().Get().Key(key).Build())
 	}
 	raw, err := res.AsBytes()
-	if err == nil {
-		var p Product
-		if err := msgpack.Unmarshal(raw, &p); err == nil {
-			return p, nil
-		}
-	} else if !rueidis.IsRedisNil(err) {
-		return Product{}, err
-	}
-	p, err := r.src.Load(ctx, id)
-	if err != nil {
-		return Product{}, err
-	}
-	return p, r.Set(ctx, id, key, p)
+	return readThrough(ctx, raw, err, rueidis.IsRedisNil(err), r.src, id, func(p Product) error {
+		return r.Set(ctx, id, key, p)
+	})
 }
 
 func (r *rueidisSubject) Set(ctx context.Context, _, key string, p Product) error {
@@ -127,19 +136,9 @@ func newGoRedisCSC(tb testing.TB, c subjectConfig) subject {
 
 func (g *goRedisSubject) Get(ctx context.Context, id, key string) (Product, error) {
 	raw, err := g.rdb.Get(ctx, key).Bytes()
-	if err == nil {
-		var p Product
-		if err := msgpack.Unmarshal(raw, &p); err == nil {
-			return p, nil
-		}
-	} else if !errors.Is(err, redis.Nil) {
-		return Product{}, err
-	}
-	p, err := g.src.Load(ctx, id)
-	if err != nil {
-		return Product{}, err
-	}
-	return p, g.Set(ctx, id, key, p)
+	return readThrough(ctx, raw, err, errors.Is(err, redis.Nil), g.src, id, func(p Product) error {
+		return g.Set(ctx, id, key, p)
+	})
 }
 
 func (g *goRedisSubject) Set(ctx context.Context, _, key string, p Product) error {
