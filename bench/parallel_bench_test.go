@@ -151,7 +151,7 @@ func benchParallelSet(b *testing.B) {
 		set(b, goRedisRawSet(redisClient(b), raw))
 	})
 	b.Run("rueidis-raw", func(b *testing.B) {
-		set(b, rueidisRawSet(newRueidisClient(b, true), raw))
+		set(b, rueidisRawSet(newRueidisClient(b, 0), raw))
 	})
 }
 

@@ -49,14 +49,20 @@ type rueidisSubject struct {
 	cache bool // read with DoCache (client-side caching)
 }
 
+// rueidisConns is how many connections a standalone rueidis client opens
+// by default (PipelineMultiplex 2), each with a client-side cache of its own.
+const rueidisConns = 4
+
 // newRueidisClient returns a rueidis client of the shared server, closed at
-// the end of tb. Redis 7.0 does not know CLIENT SETINFO.
-func newRueidisClient(tb testing.TB, disableCache bool) rueidis.Client {
+// the end of tb, with client-side caches bounded to cacheBytes in all (zero
+// means none). Redis 7.0 does not know CLIENT SETINFO.
+func newRueidisClient(tb testing.TB, cacheBytes int) rueidis.Client {
 	tb.Helper()
 	c, err := rueidis.NewClient(rueidis.ClientOption{
-		InitAddress:   []string{redisServer.Addr()},
-		ClientSetInfo: rueidis.DisableClientSetInfo,
-		DisableCache:  disableCache,
+		InitAddress:       []string{redisServer.Addr()},
+		ClientSetInfo:     rueidis.DisableClientSetInfo,
+		DisableCache:      cacheBytes == 0,
+		CacheSizeEachConn: max(cacheBytes/rueidisConns, 1),
 	})
 	if err != nil {
 		tb.Fatalf("rueidis.NewClient: %v", err)
@@ -66,14 +72,15 @@ func newRueidisClient(tb testing.TB, disableCache bool) rueidis.Client {
 }
 
 func newRueidis(tb testing.TB, c subjectConfig) subject {
-	return &rueidisSubject{c: newRueidisClient(tb, true), src: c.src}
+	return &rueidisSubject{c: newRueidisClient(tb, 0), src: c.src}
 }
 
 // newRueidisCSC reads with DoCache: rueidis's client-side cache, kept
-// coherent by RESP3 invalidations (opt-in tracking), sized by its default
-// CacheSizeEachConn.
+// coherent by RESP3 invalidations (opt-in tracking). Its caches, one per
+// connection, are bounded in bytes to l1Items Products in all, as tiercache's
+// L1 is.
 func newRueidisCSC(tb testing.TB, c subjectConfig) subject {
-	return &rueidisSubject{c: newRueidisClient(tb, false), src: c.src, cache: true}
+	return &rueidisSubject{c: newRueidisClient(tb, c.l1Items*l1EntryBytes), src: c.src, cache: true}
 }
 
 func (r *rueidisSubject) Get(ctx context.Context, id, key string) (Product, error) {

@@ -138,7 +138,7 @@ func BenchmarkTier(b *testing.B) {
 			}
 		})
 		b.Run("rueidis+msgpack", func(b *testing.B) {
-			c := newRueidisClient(b, true)
+			c := newRueidisClient(b, 0)
 			raw := encodedProduct(b, want)
 			if err := rueidisRawSet(c, raw)(key); err != nil {
 				b.Fatal(err)
@@ -201,7 +201,7 @@ func BenchmarkTier(b *testing.B) {
 			set(b, func(key string) error { return s.Set(ctx, id, key, want) })
 		})
 		b.Run("go-redis-raw", func(b *testing.B) { set(b, goRedisRawSet(redisClient(b), raw)) })
-		b.Run("rueidis-raw", func(b *testing.B) { set(b, rueidisRawSet(newRueidisClient(b, true), raw)) })
+		b.Run("rueidis-raw", func(b *testing.B) { set(b, rueidisRawSet(newRueidisClient(b, 0), raw)) })
 	})
 	b.Run("SetParallel", benchParallelSet)
 	b.Run("L1Memory", benchL1Memory)
