@@ -125,7 +125,7 @@ func fillL1(b *testing.B, rdb *redis.Client, size int) (heap, entries, charged i
 		b.Fatal(err)
 	}
 	defer store.Close()
-	s, err := strategy.NewCacheAside[blob](store, blobSource{size: size}, strategy.Options{Namespace: "mem", Entity: "blob", TTL: ttl})
+	s, err := strategy.NewCacheAside[blob](store, blobSource{size: size}, strategy.Options{Namespace: "mem", Entity: "blob", Options: tier.Options{TTL: ttl}})
 	if err != nil {
 		b.Fatal(err)
 	}
