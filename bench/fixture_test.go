@@ -105,6 +105,9 @@ func sequence(d distribution, n int) []int {
 type source struct {
 	loads atomic.Int64
 	delay time.Duration
+	// firstDone is when (Unix ns) the first load since it was zeroed
+	// returned.
+	firstDone atomic.Int64
 }
 
 func (s *source) Load(ctx context.Context, id string) (Product, error) {
@@ -118,6 +121,7 @@ func (s *source) Load(ctx context.Context, id string) (Product, error) {
 			return Product{}, ctx.Err()
 		}
 	}
+	s.firstDone.CompareAndSwap(0, time.Now().UnixNano())
 	return newProduct(id, 0), nil
 }
 

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/dgraph-io/ristretto/v2"
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // Sizes of the peer benchmarks.
@@ -29,24 +28,28 @@ const (
 	stampedeReaders   = 1000
 	stampedeInstances = 4
 	// stampedeLoadDelay is how long the source takes to answer a load.
-	stampedeLoadDelay = 5 * time.Millisecond
+	stampedeLoadDelay = 50 * time.Millisecond
 	// bigL1Items bounds the L1 where nothing should be evicted.
 	bigL1Items = 100000
 )
 
 // BenchmarkPeers compares tiercache (a CacheAside strategy) with
 // go-redis/cache v9 and eko/gocache v4 (its chain of ristretto and Redis
-// stores, with its loadable cache and msgpack marshaler), each configured as
-// its README recommends, on the same Product, the same Redis and the same key
-// distributions, with a bare ristretto Get and a bare go-redis GET (plus
-// msgpack decode) as floors. Names are Path/Variant/Library.
+// stores, with its loadable cache and msgpack marshaler), rueidis (plain GET,
+// and DoCache, its client-side cache) and go-redis's own client-side cache,
+// each configured as its README recommends, on the same Product, the same
+// Redis and the same key distributions, with a bare ristretto Get and a bare
+// go-redis or rueidis GET (plus msgpack decode) as floors. Names are
+// Path/Variant/Library.
 func BenchmarkPeers(b *testing.B) {
 	b.Run("L1Hit", benchPeerL1Hit)
 	b.Run("L2Hit", benchPeerL2Hit)
 	b.Run("MissLoad", benchPeerMissLoad)
 	b.Run("Set", benchPeerSet)
 	b.Run("Mixed", benchPeerMixed)
+	b.Run("Workload", benchPeerWorkload)
 	b.Run("Stampede", benchPeerStampede)
+	b.Run("Invalidation", benchPeerInvalidation)
 }
 
 // benchPeerL1Hit reads keys every library holds in its L1 (L1+L2 layout).
@@ -56,7 +59,7 @@ func benchPeerL1Hit(b *testing.B) {
 	for _, d := range distributions {
 		seq := sequence(d, hitKeys)
 		b.Run(d.name, func(b *testing.B) {
-			for _, lib := range libraries {
+			for _, lib := range librariesWith(l1AndL2) {
 				b.Run(lib.name, func(b *testing.B) {
 					s := lib.new(b, subjectConfig{layers: l1AndL2, rdb: redisClient(b), src: &source{}, l1Items: bigL1Items})
 					defer s.Close()
@@ -108,14 +111,9 @@ func benchPeerL2Hit(b *testing.B) {
 	for _, d := range distributions {
 		seq := sequence(d, hitKeys)
 		b.Run(d.name, func(b *testing.B) {
-			for _, lib := range libraries {
+			for _, lib := range librariesWith(l2Only) {
 				b.Run(lib.name, func(b *testing.B) {
-					src := &source{}
-					s := lib.new(b, subjectConfig{layers: l2Only, rdb: redisClient(b), src: src, l1Items: bigL1Items})
-					defer s.Close()
-					fill(b, s, ks)
-					time.Sleep(10 * time.Millisecond) // gocache's loadable writes asynchronously
-					loads := src.loads.Load()
+					s, noLoads := newL2Filled(b, lib, ks)
 					b.ReportAllocs()
 					b.ResetTimer()
 					i := 0
@@ -127,38 +125,9 @@ func benchPeerL2Hit(b *testing.B) {
 						}
 					}
 					b.StopTimer()
-					if n := src.loads.Load() - loads; n != 0 {
-						b.Fatalf("%d loads during an L2-hit benchmark", n)
-					}
+					noLoads()
 				})
 			}
-			b.Run("go-redis", func(b *testing.B) {
-				rdb := redisClient(b)
-				for i, key := range ks.keys {
-					raw, err := msgpack.Marshal(newProduct(ks.ids[i], 0))
-					if err != nil {
-						b.Fatal(err)
-					}
-					if err := rdb.Set(ctx, key, raw, ttl).Err(); err != nil {
-						b.Fatal(err)
-					}
-				}
-				b.ReportAllocs()
-				b.ResetTimer()
-				i := 0
-				for b.Loop() {
-					k := seq[i&(len(seq)-1)]
-					i++
-					raw, err := rdb.Get(ctx, ks.keys[k]).Bytes()
-					if err != nil {
-						b.Fatal(err)
-					}
-					var p Product
-					if err := msgpack.Unmarshal(raw, &p); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
 		})
 	}
 }
@@ -169,7 +138,7 @@ func benchPeerMissLoad(b *testing.B) {
 	ctx := context.Background()
 	for _, l := range allLayers {
 		b.Run(l.String(), func(b *testing.B) {
-			for _, lib := range libraries {
+			for _, lib := range librariesWith(l) {
 				b.Run(lib.name, func(b *testing.B) {
 					src := &source{}
 					s := lib.new(b, subjectConfig{layers: l, rdb: redisClient(b), src: src, l1Items: bigL1Items})
@@ -198,7 +167,7 @@ func benchPeerSet(b *testing.B) {
 	p := newProduct("p0", 1)
 	for _, l := range allLayers {
 		b.Run(l.String(), func(b *testing.B) {
-			for _, lib := range libraries {
+			for _, lib := range librariesWith(l) {
 				b.Run(lib.name, func(b *testing.B) {
 					s := lib.new(b, subjectConfig{layers: l, rdb: redisClient(b), src: &source{}, l1Items: bigL1Items})
 					defer s.Close()
@@ -228,7 +197,7 @@ func benchPeerMixed(b *testing.B) {
 		b.Run(d.name, func(b *testing.B) {
 			for _, l := range allLayers {
 				b.Run(l.String(), func(b *testing.B) {
-					for _, lib := range libraries {
+					for _, lib := range librariesWith(l) {
 						mixedOne(b, lib, l, d, ks)
 					}
 				})
@@ -310,48 +279,6 @@ func preload(b *testing.B, s subject, ks *keySpace) {
 	}
 	waitSettled(s)
 	time.Sleep(10 * time.Millisecond) // asynchronous L2 writes (gocache's loadable)
-}
-
-// benchPeerStampede has stampedeReaders readers ask for one missing key at once,
-// spread over stampedeInstances instances of the library (as many service
-// processes) sharing one Redis, and reports the source loads per stampede.
-func benchPeerStampede(b *testing.B) {
-	for _, lib := range libraries {
-		b.Run(lib.name, func(b *testing.B) {
-			src := &source{delay: stampedeLoadDelay}
-			instances := make([]subject, stampedeInstances)
-			for i := range instances {
-				instances[i] = lib.new(b, subjectConfig{layers: l1AndL2, rdb: redisClient(b), src: src, l1Items: bigL1Items})
-				defer instances[i].Close()
-			}
-			var errs atomic.Int64
-			b.ReportAllocs()
-			n := 0
-			for b.Loop() {
-				n++
-				id := "s" + strconv.Itoa(n)
-				key := keyPrefix + id
-				start := make(chan struct{})
-				var wg sync.WaitGroup
-				for r := range stampedeReaders {
-					s := instances[r%stampedeInstances]
-					wg.Go(func() {
-						<-start
-						if _, err := s.Get(context.Background(), id, key); err != nil {
-							errs.Add(1)
-						}
-					})
-				}
-				close(start)
-				wg.Wait()
-			}
-			b.StopTimer()
-			if e := errs.Load(); e > 0 {
-				b.Fatalf("%d reads failed", e)
-			}
-			b.ReportMetric(float64(src.loads.Load())/float64(b.N), "loads/stampede")
-		})
-	}
 }
 
 // fill reads every key of ks once through s, loading what is missing.

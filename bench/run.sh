@@ -2,12 +2,12 @@
 # Regenerates docs/benchmarks.md, docs/benchmarks.svg and docs/bench/ from one
 # benchmark run:
 #
-#   bash bench/run.sh        # -count 5 (about 10 minutes on 2 CPUs)
+#   bash bench/run.sh        # -count 6 (about an hour on 2 CPUs)
 #   bash bench/run.sh 1      # -count 1
 set -euo pipefail
 cd "$(dirname "$0")/.."
-count="${1:-5}"
-cmd="go test -run '^\$' -bench . -benchmem -count $count -timeout 60m ./bench/"
+count="${1:-6}"
+cmd="go test -run '^\$' -bench . -benchmem -count $count -timeout 180m ./bench/"
 mkdir -p docs/bench
 echo "+ $cmd" >&2
 eval "$cmd" | tee docs/bench/raw.txt

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -49,6 +50,9 @@ type subject interface {
 	Get(ctx context.Context, id, key string) (Product, error)
 	// Set caches p as the value of id.
 	Set(ctx context.Context, id, key string, p Product) error
+	// Delete drops id from the cache, as a cache-aside write does once it
+	// has written the source.
+	Delete(ctx context.Context, id, key string) error
 	// Close releases what the library started.
 	Close()
 }
@@ -67,12 +71,36 @@ type subjectConfig struct {
 type library struct {
 	name string
 	new  func(tb testing.TB, c subjectConfig) subject
+	// only lists the layouts the library has, nil meaning all of them: a
+	// Redis client is L2 alone, or L1+L2 with its client-side cache.
+	// go-redis and rueidis (L2) are the floors of the L2 paths.
+	only []layers
+}
+
+// has reports whether the library can be configured with l.
+func (lib library) has(l layers) bool {
+	return lib.only == nil || slices.Contains(lib.only, l)
+}
+
+// librariesWith returns the libraries that can be configured with l.
+func librariesWith(l layers) []library {
+	var libs []library
+	for _, lib := range libraries {
+		if lib.has(l) {
+			libs = append(libs, lib)
+		}
+	}
+	return libs
 }
 
 var libraries = []library{
-	{"tiercache", newTiercache},
-	{"go-redis-cache", newGoRedisCache},
-	{"gocache", newGocache},
+	{name: "tiercache", new: newTiercache},
+	{name: "go-redis-cache", new: newGoRedisCache},
+	{name: "gocache", new: newGocache},
+	{name: "go-redis", new: newGoRedis, only: []layers{l2Only}},
+	{name: "rueidis", new: newRueidis, only: []layers{l2Only}},
+	{name: "rueidis-csc", new: newRueidisCSC, only: []layers{l1AndL2}},
+	{name: "go-redis-csc", new: newGoRedisCSC, only: []layers{l1AndL2}},
 }
 
 // l1EntryBytes approximates what one Product costs in tiercache's L1: its
@@ -122,6 +150,10 @@ func (t *tiercacheSubject) Set(ctx context.Context, _, key string, p Product) er
 	return t.store.Set(ctx, key, p, &t.opts)
 }
 
+func (t *tiercacheSubject) Delete(ctx context.Context, _, key string) error {
+	return t.store.Delete(ctx, key)
+}
+
 func (t *tiercacheSubject) Close() { _ = t.store.Close() }
 
 // --- go-redis/cache v9 ---
@@ -160,6 +192,10 @@ func (g *goRedisCacheSubject) Get(ctx context.Context, id, key string) (Product,
 
 func (g *goRedisCacheSubject) Set(ctx context.Context, _, key string, p Product) error {
 	return g.c.Set(&rediscache.Item{Ctx: ctx, Key: key, Value: p, TTL: ttl})
+}
+
+func (g *goRedisCacheSubject) Delete(ctx context.Context, _, key string) error {
+	return g.c.Delete(ctx, key)
 }
 
 func (g *goRedisCacheSubject) Close() {}
@@ -230,6 +266,10 @@ func (g *gocacheSubject) Set(ctx context.Context, _, key string, p Product) erro
 	return g.m.Set(ctx, key, p)
 }
 
+func (g *gocacheSubject) Delete(ctx context.Context, _, key string) error {
+	return g.m.Delete(ctx, key)
+}
+
 func (g *gocacheSubject) Close() {
 	_ = g.loadable.Close()
 	if g.local != nil {
@@ -239,17 +279,33 @@ func (g *gocacheSubject) Close() {
 
 // waitStored waits until key, just read or written through s, is in s's
 // stores: gocache's loadable cache writes a loaded value from a goroutine
-// of its own and offers no signal, so its stores are polled (bounded).
+// of its own and offers no signal, and go-redis's client-side cache serves
+// a cached miss until it applies the invalidation, so they are polled
+// (bounded).
 func waitStored(tb testing.TB, s subject, key string) {
 	tb.Helper()
-	if g, ok := s.(*gocacheSubject); ok {
+	// stored reports whether key is in s's stores, for the libraries that
+	// write them in the background.
+	var stored func() bool
+	switch s := s.(type) {
+	case *gocacheSubject:
+		stored = func() bool {
+			_, err := s.inner.Get(context.Background(), key)
+			return err == nil
+		}
+	case *goRedisSubject:
+		// go-redis caches a GET's nil reply too, and applies the
+		// invalidation of the SET that followed only when it next reads
+		// the connection that carries it (at most DrainInterval later).
+		stored = func() bool {
+			return s.rdb.Get(context.Background(), key).Err() == nil
+		}
+	}
+	if stored != nil {
 		deadline := time.Now().Add(2 * time.Second)
-		for {
-			if _, err := g.inner.Get(context.Background(), key); err == nil {
-				break
-			}
+		for !stored() {
 			if time.Now().After(deadline) {
-				tb.Fatalf("gocache never stored %q", key)
+				tb.Fatalf("%T never stored %q", s, key)
 			}
 			time.Sleep(time.Millisecond)
 		}

@@ -22,7 +22,13 @@ import (
 //     before each read), next to a bare go-redis GET plus a msgpack decode of
 //     the same value (target: at most 1.15x);
 //   - MissLoad: a Get of a key no tier holds, loaded from the source and
-//     written to both tiers.
+//     written to both tiers;
+//   - Set: a tier.Store.Set with the invalidation bus on, next to a bare
+//     go-redis (and rueidis) SET of the value's encoding;
+//   - L2HitParallel, MissLoadParallel, SetParallel: the same paths from
+//     parallelCallers goroutines, over many keys, with every peer and floor;
+//   - L1Memory: the heap a full L1 holds, as a ratio to L1MaxCostBytes
+//     (target: at most 1.5).
 //
 // cmd/benchreport derives the ratios from the output.
 func BenchmarkTier(b *testing.B) {
@@ -34,7 +40,7 @@ func BenchmarkTier(b *testing.B) {
 	b.Run("L1Hit", func(b *testing.B) {
 		l1Hit := func(b *testing.B, cfg tier.Config) {
 			s, store := newStrategy(b, cfg)
-			warm(b, s, id)
+			warm(b, s, store, id)
 			store.WaitL1()
 			if _, err := s.Get(ctx, id); err != nil {
 				b.Fatal(err)
@@ -87,8 +93,8 @@ func BenchmarkTier(b *testing.B) {
 
 	b.Run("L2Hit", func(b *testing.B) {
 		b.Run("tiercache", func(b *testing.B) {
-			s, _ := newStrategy(b, tier.Config{Redis: redisClient(b), DisableL1: true})
-			warm(b, s, id)
+			s, store := newStrategy(b, tier.Config{Redis: redisClient(b), DisableL1: true})
+			warm(b, s, store, id)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
@@ -99,7 +105,7 @@ func BenchmarkTier(b *testing.B) {
 		})
 		b.Run("tiercache-L1cleared", func(b *testing.B) {
 			s, store := newStrategy(b, tier.Config{Redis: redisClient(b)})
-			warm(b, s, id)
+			warm(b, s, store, id)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
@@ -131,7 +137,27 @@ func BenchmarkTier(b *testing.B) {
 				}
 			}
 		})
+		b.Run("rueidis+msgpack", func(b *testing.B) {
+			c := newRueidisClient(b, 0)
+			raw := encodedProduct(b, want)
+			if err := rueidisRawSet(c, raw)(key); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				raw, err := c.Do(ctx, c.B().Get().Key(key).Build()).AsBytes()
+				if err != nil {
+					b.Fatal(err)
+				}
+				var p Product
+				if err := msgpack.Unmarshal(raw, &p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	})
+	b.Run("L2HitParallel", benchParallelL2Hit)
 
 	b.Run("MissLoad", func(b *testing.B) {
 		for _, l := range []layers{l1Only, l1AndL2} {
@@ -156,6 +182,29 @@ func BenchmarkTier(b *testing.B) {
 			})
 		}
 	})
+	b.Run("MissLoadParallel", benchParallelMissLoad)
+
+	b.Run("Set", func(b *testing.B) {
+		raw := encodedProduct(b, want)
+		set := func(b *testing.B, op func(key string) error) {
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if err := op(key); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.Run("tiercache", func(b *testing.B) {
+			s := newTiercache(b, subjectConfig{layers: l1AndL2, rdb: redisClient(b), src: &source{}, l1Items: bigL1Items})
+			defer s.Close()
+			set(b, func(key string) error { return s.Set(ctx, id, key, want) })
+		})
+		b.Run("go-redis-raw", func(b *testing.B) { set(b, goRedisRawSet(redisClient(b), raw)) })
+		b.Run("rueidis-raw", func(b *testing.B) { set(b, rueidisRawSet(newRueidisClient(b, 0), raw)) })
+	})
+	b.Run("SetParallel", benchParallelSet)
+	b.Run("L1Memory", benchL1Memory)
 }
 
 // newStrategy returns a CacheAside of Products over a Store built from cfg,
@@ -175,9 +224,23 @@ func newStrategy(b *testing.B, cfg tier.Config) (*strategy.CacheAside[Product], 
 }
 
 // warm loads id into the cache.
-func warm(b *testing.B, s *strategy.CacheAside[Product], id string) {
+func warm(b *testing.B, s *strategy.CacheAside[Product], store *tier.Store, id string) {
 	b.Helper()
-	if _, err := s.Get(context.Background(), id); err != nil {
-		b.Fatal(err)
+	// A load answers its readers first and fills Redis after: read until
+	// Redis answers, so that what follows measures the path it names.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		store.ClearLocal()
+		_, from, err := s.Lookup(context.Background(), id)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if from == tier.TierL2 {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("%q not answered by Redis within 5s (last read from %v)", id, from)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
