@@ -107,10 +107,24 @@ type target struct {
 }
 
 var targets = []target{
-	{"L1 hit through a Strategy vs bare ristretto Get", "Tier/L1Hit/tiercache", "Tier/L1Hit/ristretto", 1.5, true},
-	{"L2 hit (L1 disabled) vs go-redis GET + msgpack decode", "Tier/L2Hit/tiercache", "Tier/L2Hit/go-redis+msgpack", 1.15, false},
-	{"L2 hit (L1 cleared before each read) vs the same floor", "Tier/L2Hit/tiercache-L1cleared", "Tier/L2Hit/go-redis+msgpack", 1.15, false},
+	{"L1 hit through a Strategy vs bare ristretto Get", "Tier/L1Hit/tiercache", "Tier/L1Hit/ristretto", 1.0, true},
+	{"L2 hit (L1 disabled) vs go-redis GET + msgpack decode", "Tier/L2Hit/tiercache", "Tier/L2Hit/go-redis+msgpack", 1.10, false},
+	{"L2 hit (L1 cleared before each read) vs the same floor", "Tier/L2Hit/tiercache-L1cleared", "Tier/L2Hit/go-redis+msgpack", 1.10, false},
+	{"L2 hit, 32 callers (L1 disabled) vs go-redis GET + decode, 32 callers", "Tier/L2HitParallel/tiercache", "Tier/L2HitParallel/go-redis", 1.10, false},
+	{"L2 hit, 32 callers (L1 cleared) vs the same floor", "Tier/L2HitParallel/tiercache-L1cleared", "Tier/L2HitParallel/go-redis", 1.10, false},
+	{"Set with the invalidation bus on vs a bare go-redis SET of the same bytes", "Tier/Set/tiercache", "Tier/Set/go-redis-raw", 1.15, false},
+	{"Set, 32 callers, vs a bare SET, 32 callers", "Tier/SetParallel/tiercache", "Tier/SetParallel/go-redis-raw", 1.15, false},
 }
+
+// fasterRows are the paths on which tiercache must beat every peer that
+// ran them: Peers/<path>/<lib>, or Tier/<path>/<lib> for the parallel ones.
+var fasterRows = []string{
+	"Peers/L2Hit/uniform", "Peers/L2Hit/zipf", "Peers/MissLoad/L1+L2", "Peers/Set/L1+L2",
+	"Tier/L2HitParallel", "Tier/MissLoadParallel", "Tier/SetParallel",
+}
+
+// cacheLibs are the peers that are caches (the bare clients are floors).
+var cacheLibs = []string{"go-redis-cache", "gocache", "rueidis-csc", "go-redis-csc"}
 
 // peerRows are the peer table's paths, each with its floor (if any).
 var peerRows = []struct{ path, floor string }{
@@ -120,10 +134,10 @@ var peerRows = []struct{ path, floor string }{
 	{"Set/L1", ""}, {"Set/L2", ""}, {"Set/L1+L2", ""},
 	{"Mixed/uniform/L1", ""}, {"Mixed/uniform/L2", ""}, {"Mixed/uniform/L1+L2", ""},
 	{"Mixed/zipf/L1", ""}, {"Mixed/zipf/L2", ""}, {"Mixed/zipf/L1+L2", ""},
-	{"Stampede", ""},
+	{"Workload", ""}, {"Stampede", ""}, {"Invalidation", ""},
 }
 
-var peerLibs = []string{"tiercache", "go-redis-cache", "gocache"}
+var peerLibs = []string{"tiercache", "go-redis-cache", "gocache", "rueidis-csc", "go-redis-csc", "rueidis", "go-redis"}
 
 // laterSections are the sections other benchmark files fill: benchmarks
 // whose names start with one of the prefixes are listed there.
@@ -174,23 +188,48 @@ func writeReport(w io.Writer, res *results, r report) {
 		p("| %s | %s | %s | %.2fx | %.2fx | %g | %s |\n", t.what, dur(ns), dur(floor), ratio, t.max, allocs, yesNo(met))
 	}
 	if ns, ok := res.median("Tier/MissLoad/tiercache-L1+L2", "ns/op"); ok {
-		p("| miss + load (L1+L2; GET, lease SET NX, load, fill script) | %s | | | | %g | |\n", dur(ns), must(res.median("Tier/MissLoad/tiercache-L1+L2", "allocs/op")))
+		p("| miss + load (L1+L2; one SET NX GET, the load, the fill after) | %s | | | | %g | |\n", dur(ns), must(res.median("Tier/MissLoad/tiercache-L1+L2", "allocs/op")))
 	}
-	for _, path := range []string{"L1Hit/zipf", "L2Hit/zipf", "MissLoad/L1+L2"} {
-		tc, ok := res.median("Peers/"+path+"/tiercache", "ns/op")
+	for _, path := range fasterRows {
+		tc, ok := res.median(path+"/tiercache", "ns/op")
 		if !ok {
 			continue
 		}
-		for _, lib := range peerLibs[1:] {
-			peer, ok := res.median("Peers/"+path+"/"+lib, "ns/op")
+		for _, lib := range cacheLibs {
+			peer, ok := res.median(path+"/"+lib, "ns/op")
 			if !ok {
 				continue
 			}
 			p("| faster than %s on %s | %s | %s (%s) | %.2fx | < 1x | | %s |\n", lib, path, dur(tc), dur(peer), lib, tc/peer, yesNo(tc < peer))
 		}
 	}
+	if ops, ok := res.median("Peers/Workload/tiercache", "ops/s"); ok {
+		bestOps, bestP99, bestLib := 0.0, 0.0, ""
+		for _, lib := range peerLibs[1:] {
+			if v, ok := res.median("Peers/Workload/"+lib, "ops/s"); ok && v > bestOps {
+				bestOps, bestLib = v, lib
+			}
+			if v, ok := res.median("Peers/Workload/"+lib, "p99-µs"); ok && (bestP99 == 0 || v < bestP99) {
+				bestP99 = v
+			}
+		}
+		p99, _ := res.median("Peers/Workload/tiercache", "p99-µs")
+		p("| workload (95/5, Zipf 1.1, 100k keys, 32 callers): ops/s at least the best peer's | %.4g ops/s | %.4g ops/s (%s) | %.2fx | >= 1x | | %s |\n", ops, bestOps, bestLib, ops/bestOps, yesNo(ops >= bestOps))
+		p("| workload: p99 at most the best peer's | %.4g µs | %.4g µs | %.2fx | <= 1x | | %s |\n", p99, bestP99, p99/bestP99, yesNo(p99 <= bestP99))
+	}
 	if v, ok := res.median("Peers/Stampede/tiercache", "loads/stampede"); ok {
-		p("| stampede: %d readers on %d Stores, one missing key | %g loads | | | 1 load | | %s |\n", 1000, 4, v, yesNo(v == 1))
+		p("| stampede: %d readers on %d Stores, one missing key, 50 ms load | %g loads | | | 1 load | | %s |\n", 1000, 4, v, yesNo(v == 1))
+	}
+	if v, ok := res.median("Peers/Stampede/tiercache", "rtt/loser"); ok {
+		p("| stampede: Redis round trips per instance that lost the lease | %.3g | | | 3 | | %s |\n", v, yesNo(v <= 3))
+	}
+	if v, ok := res.median("Peers/Stampede/tiercache", "last-reader-µs"); ok {
+		p("| stampede: last reader served after the load returned (fill included) | %.4g µs | | | 1000 µs | | %s |\n", v, yesNo(v <= 1000))
+	}
+	for _, size := range []string{"100B", "10KiB"} {
+		if v, ok := res.median("Tier/L1Memory/"+size, "heap/maxcost"); ok {
+			p("| L1 memory, %s values: heap held by a full L1 / L1MaxCostBytes | %.3gx | | | 1.5x | | %s |\n", size, v, yesNo(v <= 1.5))
+		}
 	}
 	p("\n")
 
@@ -208,7 +247,7 @@ func writeReport(w io.Writer, res *results, r report) {
 	p("Left: the median time per operation of each path, on a log scale. Right: the source loads per stampede ")
 	p("(the same missing key asked for by many readers on several instances at once), and under each name the median time of a stampede.\n\n")
 	p("Median ns/op (allocs/op); the last columns are how many times slower the peer is than tiercache (above 1: tiercache is faster).\n\n")
-	p("| path | tiercache | go-redis-cache | gocache | floor | go-redis-cache / tiercache | gocache / tiercache |\n|---|---:|---:|---:|---:|---:|---:|\n")
+	p("| path | %s | floor | %s |\n|---|%s\n", strings.Join(peerLibs, " | "), strings.Join(ratioHeads(), " | "), strings.Repeat("---:|", 2*len(peerLibs)))
 	for _, row := range peerRows {
 		base := "Peers/" + row.path + "/"
 		tc, ok := res.median(base+"tiercache", "ns/op")
@@ -233,7 +272,7 @@ func writeReport(w io.Writer, res *results, r report) {
 		}
 		p("| %s |\n", strings.Join(cells, " | "))
 	}
-	p("\nMetrics besides time (medians):\n\n| benchmark | tiercache | go-redis-cache | gocache |\n|---|---|---|---|\n")
+	p("\nMetrics besides time (medians):\n\n| benchmark | %s |\n|---|%s\n", strings.Join(peerLibs, " | "), strings.Repeat("---|", len(peerLibs)))
 	for _, row := range peerRows {
 		base := "Peers/" + row.path + "/"
 		units := res.units(base + "tiercache")
@@ -255,7 +294,7 @@ func writeReport(w io.Writer, res *results, r report) {
 	p("\n`hit%%` is the share of reads not loaded from the source; `l1hit%%` the share that did not reach Redis (client GETs, counted by ")
 	p("the server, over reads); each library's L1 holds a tenth of the mixed workload's 10,000 keys (tiercache: in bytes; the peers: in items), ")
 	p("and 10%% of its operations are writes. `loads/stampede` counts source loads when 1,000 readers on 4 instances sharing one Redis ask for one ")
-	p("missing key at once (the source takes 5 ms).\n\n")
+	p("missing key at once (the source takes 50 ms); `rtt/loser` the Redis round trips of each instance that did not load; `last-reader-µs` the time from the load returning to the last reader having its value.\n\n")
 
 	for _, s := range laterSections {
 		p("## %s\n\n", s.title)
@@ -290,6 +329,15 @@ func writeReport(w io.Writer, res *results, r report) {
 	if r.benchstat != "" {
 		p("## benchstat\n\n```text\n%s```\n", r.benchstat)
 	}
+}
+
+// ratioHeads are the peer table's ratio column heads.
+func ratioHeads() []string {
+	var h []string
+	for _, lib := range peerLibs[1:] {
+		h = append(h, lib+" / tiercache")
+	}
+	return h
 }
 
 func cell(res *results, name string) string {
