@@ -57,12 +57,7 @@ func (w *WriteBehind[V]) flushDue(all bool) {
 	upTo := w.q.last()
 	for w.bg.Context().Err() == nil {
 		if w.journal != nil {
-			if time.Since(w.lastBeat) > w.cfg.ClaimIdle/3 {
-				w.heartbeat()
-			}
-			if len(w.unacked) > 0 {
-				w.ack(nil)
-			}
+			w.ack(nil) // retry failed acknowledgements, if any
 		}
 		batch := w.q.take(all, upTo)
 		if len(batch) == 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -56,10 +57,10 @@ type WriteBehind[V any] struct {
 	kick     chan struct{}    // wakes the flusher: a full batch may be waiting
 	flushReq chan struct{}    // wakes the flusher to write everything due
 
-	// Only the flusher goroutine touches these, and Shutdown once the
-	// flusher has stopped.
-	lastBeat time.Time
-	unacked  []string // entries whose acknowledgement failed
+	// ackMu guards unacked: journal entries whose acknowledgement failed,
+	// retried by the flusher and kept alive by the heartbeat.
+	ackMu   sync.Mutex
+	unacked []string
 
 	// Counters, updated atomically by anyone.
 	queued, written, batches, retries atomic.Uint64
@@ -95,8 +96,8 @@ func NewWriteBehind[V any](store *tier.Store, src Source[V], o Options, cfg Writ
 		if store.Redis() == nil {
 			return nil, fmt.Errorf("%w: Durable needs a Store with Redis", ErrConfig)
 		}
-		if cfg.ClaimIdle <= 2*cfg.WriteTimeout {
-			return nil, fmt.Errorf("%w: ClaimIdle %v must be more than twice WriteTimeout %v", ErrConfig, cfg.ClaimIdle, cfg.WriteTimeout)
+		if cfg.ClaimIdle < MinClaimIdle {
+			return nil, fmt.Errorf("%w: ClaimIdle %v is under %v", ErrConfig, cfg.ClaimIdle, MinClaimIdle)
 		}
 		consumer := cfg.Consumer
 		if consumer == "" {
@@ -113,6 +114,9 @@ func NewWriteBehind[V any](store *tier.Store, src Source[V], o Options, cfg Writ
 	w.q = newQueue[V](cfg.QueueSize, cfg.BatchSize, w.journal != nil)
 	w.load = w.loadQueued
 	w.bg.Go(w.run)
+	if w.journal != nil {
+		w.bg.Go(w.beat)
+	}
 	return w, nil
 }
 
@@ -252,10 +256,10 @@ func (w *WriteBehind[V]) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	err := w.Flush(ctx)
-	w.bg.Close()            // aborts the source call in progress, if any, and waits
-	if len(w.unacked) > 0 { // the flusher has stopped: its fields are ours
+	w.bg.Close()                                      // aborts the source call in progress, if any, and waits
+	if unacked := w.takeUnacked(); len(unacked) > 0 { // the flusher has stopped
 		actx, cancel := w.cleanupCtx(ctx)
-		if w.journal.ack(actx, w.unacked) != nil {
+		if w.journal.ack(actx, unacked) != nil {
 			w.journalErrs.Add(1) // these entries will be claimed and written again
 		}
 		cancel()

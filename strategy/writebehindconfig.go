@@ -11,7 +11,7 @@ const (
 	DefaultMaxAttempts     = 5
 	DefaultRetryBackoff    = 100 * time.Millisecond
 	DefaultMaxRetryBackoff = 10 * time.Second
-	DefaultClaimIdle       = time.Minute
+	DefaultClaimIdle       = 6 * time.Second
 )
 
 // WriteBehindConfig configures a WriteBehind's queue, flusher and journal.
@@ -57,8 +57,13 @@ type WriteBehindConfig[V any] struct {
 	Durable bool
 	// ClaimIdle is how long a journaled write must have been left alone
 	// before another instance claims it. A live instance refreshes its own
-	// writes every ClaimIdle/3. It must be more than twice WriteTimeout.
-	// Zero means DefaultClaimIdle.
+	// writes every ClaimIdle/3 from a goroutine of their own, whatever its
+	// flusher is doing, and every instance looks for writes to claim every
+	// ClaimIdle/3: the writes of a process that dies reach the source within
+	// about ClaimIdle*4/3 plus FlushInterval (8.1 s with the defaults). A
+	// live instance whose Redis calls stall for ClaimIdle may see its writes
+	// claimed and written twice. Zero means DefaultClaimIdle; less than
+	// MinClaimIdle is an error.
 	ClaimIdle time.Duration
 	// Consumer names this instance in the journal's consumer group. Empty
 	// means the Store's InstanceID.
