@@ -77,7 +77,7 @@ func (s *countingSource) Remove(_ context.Context, id string) error {
 var benchNS atomic.Int64
 
 func benchOptions() strategy.Options {
-	return strategy.Options{Namespace: fmt.Sprintf("bench%d", benchNS.Add(1)), Entity: "item", TTL: time.Hour}
+	return strategy.Options{Namespace: fmt.Sprintf("bench%d", benchNS.Add(1)), Entity: "item", Options: tier.Options{TTL: time.Hour}}
 }
 
 func benchStore(b *testing.B) *tier.Store {

@@ -111,7 +111,7 @@ func TestWriteBehindChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := strategy.Options{Namespace: os.Getenv(childNamespaceEnv), Entity: "profile", TTL: time.Minute}
+	o := strategy.Options{Namespace: os.Getenv(childNamespaceEnv), Entity: "profile", Options: tier.Options{TTL: time.Minute}}
 	src := &hashSource{rdb: rdb, hash: sourceHash(o), delay: 2 * time.Millisecond}
 	cfg := strategy.WriteBehindConfig[Profile]{
 		Durable:       true,

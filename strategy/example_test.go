@@ -126,12 +126,14 @@ func ExampleNewRefreshAhead() {
 	products, err := strategy.NewRefreshAhead[Profile](store, catalogue, strategy.Options{
 		Namespace: "shop",
 		Entity:    "product",
-		TTL:       10 * time.Minute,
-		// A read in the last quarter of the TTL returns the cached value at
-		// once and reloads the key in the background.
-		RefreshAfter: 0.75,
-		// If the catalogue is down, serve the last value for another hour.
-		StaleIfError: time.Hour,
+		Options: tier.Options{
+			TTL: 10 * time.Minute,
+			// A read in the last quarter of the TTL returns the cached value
+			// at once and reloads the key in the background.
+			RefreshAfter: 0.75,
+			// If the catalogue is down, serve the last value for another hour.
+			StaleIfError: time.Hour,
+		},
 	})
 	if err != nil {
 		panic(err)

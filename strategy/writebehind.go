@@ -50,7 +50,6 @@ type WriteBehind[V any] struct {
 	cfg     WriteBehindConfig[V]
 	codec   codec.Codec
 	journal *journal // nil without Durable
-	load    tier.Loader
 
 	q        *wbQueue[V]      // the writes not yet in the source; has its own lock
 	bg       background.Group // owns the flusher; cancels its calls at Shutdown
@@ -75,12 +74,13 @@ func NewWriteBehind[V any](store *tier.Store, src Source[V], o Options, cfg Writ
 	if src == nil {
 		return nil, fmt.Errorf("%w: nil source", ErrConfig)
 	}
-	b, err := newBinding[V](store, o)
+	var w *WriteBehind[V]
+	b, err := newBinding(store, o, func(ctx context.Context, id string) (V, error) { return w.loadQueued(ctx, id) })
 	if err != nil {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	w := &WriteBehind[V]{
+	w = &WriteBehind[V]{
 		b:        b,
 		src:      src,
 		cfg:      cfg,
@@ -112,7 +112,6 @@ func NewWriteBehind[V any](store *tier.Store, src Source[V], o Options, cfg Writ
 		}
 	}
 	w.q = newQueue[V](cfg.QueueSize, cfg.BatchSize, w.journal != nil)
-	w.load = w.loadQueued
 	w.bg.Go(w.run)
 	if w.journal != nil {
 		w.bg.Go(w.beat)
@@ -124,18 +123,24 @@ func NewWriteBehind[V any](store *tier.Store, src Source[V], o Options, cfg Writ
 // writes not yet in the source, else from the source. A fresh L1 hit
 // allocates nothing.
 func (w *WriteBehind[V]) Get(ctx context.Context, id string) (V, error) {
-	return w.b.get(ctx, id, w.load)
+	return w.b.get(ctx, id)
+}
+
+// Lookup is Get that also reports the tier that answered (a value answered
+// by the queue of writes not yet in the source counts as TierSource).
+func (w *WriteBehind[V]) Lookup(ctx context.Context, id string) (V, tier.Tier, error) {
+	return w.b.lookup(ctx, id)
 }
 
 // loadQueued is the loader: a queued write is newer than the source.
-func (w *WriteBehind[V]) loadQueued(ctx context.Context, key string) (any, error) {
-	id := idOf(key)
+func (w *WriteBehind[V]) loadQueued(ctx context.Context, id string) (V, error) {
 	v, del, found := w.q.lookup(id)
 	if !found {
 		return w.src.Load(ctx, id)
 	}
 	if del {
-		return nil, ErrNotFound
+		var zero V
+		return zero, ErrNotFound
 	}
 	return v, nil
 }

@@ -50,7 +50,7 @@ type busLocal interface {
 	versionChanged(ctx context.Context, ns string, version uint64)
 }
 
-func (s *Store) dropLocal(keys []string) { s.InvalidateLocal(keys...) }
+func (s *Store) dropLocal(keys []string) { s.invalidateLocal(keys...) }
 
 func (s *Store) clearLocal() { s.ClearLocal() }
 

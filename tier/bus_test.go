@@ -112,7 +112,7 @@ func FuzzDecodeBusMessage(f *testing.F) {
 // inL1 reports whether s's L1 holds key (fresh).
 func inL1(s *Store, key string) (any, bool) {
 	s.WaitL1()
-	v, hit, _ := s.LookupL1(s.KeyPrefix(key), "", &userOptions)
+	v, hit, _ := l1Peek(s, key)
 	return v, hit
 }
 
@@ -149,7 +149,7 @@ func waitDropped(t testing.TB, s *Store, key string, since time.Time) time.Durat
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		if _, hit, _ := s.LookupL1(s.KeyPrefix(key), "", &userOptions); !hit {
+		if _, hit, _ := l1Peek(s, key); !hit {
 			return time.Since(since)
 		}
 		if time.Now().After(deadline) {

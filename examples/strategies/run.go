@@ -219,7 +219,7 @@ func (k *kindOf[V]) open(ctx context.Context, d *db, rdb redis.UniversalClient) 
 	if k.store, err = tier.New(&tier.Config{Redis: rdb, L1MaxCostBytes: 8 << 20, L2Timeout: time.Second}); err != nil {
 		return err
 	}
-	k.s, err = k.build(k.store, k.table, strategy.Options{Namespace: "shop", Entity: k.name, TTL: k.ttl})
+	k.s, err = k.build(k.store, k.table, strategy.Options{Namespace: "shop", Entity: k.name, Options: tier.Options{TTL: k.ttl}})
 	return err
 }
 
