@@ -64,6 +64,7 @@ type WriteBehind[V any] struct {
 	// Counters, updated atomically by anyone.
 	queued, written, batches, retries atomic.Uint64
 	dead, claimed, journalErrs        atomic.Uint64
+	panics                            atomic.Uint64
 }
 
 var _ Strategy[int] = (*WriteBehind[int])(nil)
@@ -290,6 +291,7 @@ func (w *WriteBehind[V]) Stats() WriteBehindStats {
 		DeadLettered:  w.dead.Load(),
 		Claimed:       w.claimed.Load(),
 		JournalErrors: w.journalErrs.Load(),
+		Panics:        w.panics.Load(),
 		Pending:       n,
 		Oldest:        oldest,
 	}

@@ -1,6 +1,9 @@
 package strategy
 
-import "time"
+import (
+	"log/slog"
+	"time"
+)
 
 // Defaults of WriteBehindConfig's zero fields.
 const (
@@ -68,6 +71,11 @@ type WriteBehindConfig[V any] struct {
 	// Consumer names this instance in the journal's consumer group. Empty
 	// means the Store's InstanceID.
 	Consumer string
+
+	// Logger receives a line for every panic recovered from the source's
+	// writers or DeadLetter (with its value and stack). Nil means panics are
+	// only counted (WriteBehindStats.Panics) and handed on as errors.
+	Logger *slog.Logger
 }
 
 func (c WriteBehindConfig[V]) withDefaults() WriteBehindConfig[V] {
@@ -119,6 +127,7 @@ type WriteBehindStats struct {
 	DeadLettered  uint64 // writes given up (handed to DeadLetter)
 	Claimed       uint64 // journaled writes taken over from other instances
 	JournalErrors uint64 // failed journal acknowledgements, heartbeats and claims
+	Panics        uint64 // panics recovered from the source's writers and DeadLetter (see tier.ErrPanic)
 	Pending       int    // distinct ids waiting or being written now
 	// Oldest is the age of the oldest write not yet in the source, counted
 	// from its Set or Delete (for a claimed write, from its journal entry),
