@@ -32,6 +32,44 @@ type journal struct {
 	claimIdle time.Duration
 }
 
+// ErrJournalEviction is wrapped by NewWriteBehind's error when Durable is
+// set and Redis's maxmemory-policy may evict keys without a TTL (allkeys-lru,
+// allkeys-lfu, allkeys-random): under memory pressure such a Redis may
+// delete the journal, and with it acknowledged writes. Use a volatile-* or
+// noeviction policy for the journal's Redis, or set
+// WriteBehindConfig.AllowJournalEviction to accept the risk.
+var ErrJournalEviction = errors.New("strategy: Redis may evict the write-behind journal")
+
+// checkEviction returns an error wrapping ErrJournalEviction if a Redis
+// node that may hold the journal has an eviction policy that can evict it.
+func (j *journal) checkEviction(ctx context.Context) error {
+	check := func(ctx context.Context, c redis.UniversalClient) error {
+		info, err := c.Info(ctx, "memory").Result()
+		if err != nil {
+			return fmt.Errorf("strategy: read the maxmemory-policy of the journal's Redis: %w", err)
+		}
+		policy := infoField(info, "maxmemory_policy")
+		if strings.HasPrefix(policy, "allkeys-") {
+			return fmt.Errorf("%w: maxmemory-policy is %s (use noeviction or a volatile-* policy, or set AllowJournalEviction)", ErrJournalEviction, policy)
+		}
+		return nil
+	}
+	if cc, ok := j.rdb.(*redis.ClusterClient); ok {
+		return cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return check(ctx, c) })
+	}
+	return check(ctx, j.rdb)
+}
+
+// infoField returns the value of field in the text of an INFO reply.
+func infoField(info, field string) string {
+	for line := range strings.Lines(info) {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
 // journalGroup is the consumer group every WriteBehind instance joins.
 const journalGroup = "tiercache"
 

@@ -111,6 +111,14 @@ func NewWriteBehind[V any](store *tier.Store, src Source[V], o Options, cfg Writ
 			consumer:  consumer,
 			claimIdle: cfg.ClaimIdle,
 		}
+		if !cfg.AllowJournalEviction {
+			ctx, cancel := context.WithTimeout(context.Background(), cfg.WriteTimeout)
+			err := w.journal.checkEviction(ctx)
+			cancel()
+			if err != nil {
+				return nil, err
+			}
+		}
 	}
 	w.q = newQueue[V](cfg.QueueSize, cfg.BatchSize, w.journal != nil)
 	w.bg.Go(w.run)

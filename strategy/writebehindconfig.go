@@ -71,6 +71,12 @@ type WriteBehindConfig[V any] struct {
 	// Consumer names this instance in the journal's consumer group. Empty
 	// means the Store's InstanceID.
 	Consumer string
+	// AllowJournalEviction lets a durable WriteBehind start on a Redis
+	// whose maxmemory-policy may evict its journal (allkeys-*), accepting
+	// that acknowledged writes are lost if it does. Without it, such a Redis
+	// (or one whose policy cannot be read) makes NewWriteBehind fail: see
+	// ErrJournalEviction.
+	AllowJournalEviction bool
 
 	// Logger receives a line for every panic recovered from the source's
 	// writers or DeadLetter (with its value and stack). Nil means panics are
