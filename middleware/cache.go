@@ -21,12 +21,11 @@ type Cache struct {
 	readOpts tier.Options
 	flights  flights
 	tags     tagIndex
+	stats    counters
 
 	revalidating sync.Map // keys with a background revalidation running
 
 	bg background.Group // background revalidations and transport handlers
-
-	hitPrefix string // Cache-Status prefix of hits
 }
 
 // New returns a Cache that keeps responses in store. A nil cfg means the
@@ -38,7 +37,6 @@ func New(store *tier.Store, cfg *Config) (*Cache, error) {
 	}
 	c := &Cache{store: store, cfg: cfg.withDefaults()}
 	c.readOpts = tier.Options{Decode: c.decode, TTLJitter: -1}
-	c.hitPrefix = c.cfg.Name + "; hit; ttl="
 	if store.Redis() == nil {
 		c.tags.local = make(map[string]map[string]time.Time)
 	}

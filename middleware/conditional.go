@@ -25,17 +25,13 @@ func notModified(r *http.Request, e *entry) bool {
 	if len(ims) == 0 || ims[0] == "" {
 		return false
 	}
-	since, err := http.ParseTime(ims[0])
-	if err != nil {
+	since, ok := parseHTTPDate(ims[0])
+	if len(ims) != 1 || !ok {
 		return false // an invalid date is ignored (RFC 9110 §13.1.3)
 	}
 	lm := e.m.lastModified
 	if lm.IsZero() {
-		if d, err := http.ParseTime(e.Header.Get("Date")); err == nil {
-			lm = d
-		} else {
-			return false
-		}
+		lm = e.m.date
 	}
 	return !lm.After(since)
 }

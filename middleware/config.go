@@ -2,6 +2,8 @@ package middleware
 
 import (
 	"log/slog"
+	"net/http"
+	"net/netip"
 	"time"
 )
 
@@ -100,6 +102,31 @@ type Config struct {
 	// s-maxage) or varies on Cookie, since origins often personalise by
 	// cookie without saying so.
 	ShareCookieResponses bool
+	// NeverShareAuthorization makes a shared cache store no response to a
+	// request with Authorization, whatever the response says. By default
+	// (false) such a response is stored where RFC 9111 §3.5 allows it: when
+	// it says public, s-maxage or must-revalidate, and then it is served to
+	// other requests for the same URL (with or without Authorization).
+	NeverShareAuthorization bool
+	// TrustHeaders names request fields of the unkeyed list (see
+	// docs/http.md: X-Forwarded-Host, X-Original-URL, X-Rewrite-URL, X-Host
+	// and others that origins use to rebuild URLs) that the handler may
+	// see although they are not part of the key. By default the cache
+	// removes every listed field from the requests whose responses it may
+	// store, so that no request can poison a stored response with them.
+	// Trust only a field that a proxy in front of this one sets itself,
+	// overwriting what clients send.
+	TrustHeaders []string
+	// KeyHeaders names request fields that select a stored response as if
+	// every response listed them in Vary: each value gets its own stored
+	// response. A field of the unkeyed list named here reaches the handler.
+	KeyHeaders []string
+	// TrustedProxies are the peers (by the request's RemoteAddr) whose
+	// X-Forwarded-Proto names the scheme of the request, as a TLS
+	// terminator in front of the cache sets it: "https" and "http" are then
+	// keyed apart, and the field reaches the handler. From any other peer,
+	// X-Forwarded-Proto is removed and the scheme is that of the connection.
+	TrustedProxies []netip.Prefix
 	// RevalidateTimeout bounds a background revalidation
 	// (stale-while-revalidate). Zero means DefaultRevalidateTimeout (30 s).
 	RevalidateTimeout time.Duration
@@ -137,8 +164,22 @@ func (c *Config) withDefaults() Config {
 	if out.MaxHeuristic <= 0 {
 		out.MaxHeuristic = DefaultMaxHeuristic
 	}
+	out.TrustHeaders = canonicalNames(out.TrustHeaders)
+	out.KeyHeaders = canonicalNames(out.KeyHeaders)
 	if out.RevalidateTimeout <= 0 {
 		out.RevalidateTimeout = DefaultRevalidateTimeout
+	}
+	return out
+}
+
+// canonicalNames returns a copy of names in canonical header case.
+func canonicalNames(names []string) []string {
+	if len(names) == 0 {
+		return nil
+	}
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = http.CanonicalHeaderKey(n)
 	}
 	return out
 }

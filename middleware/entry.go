@@ -39,8 +39,10 @@ type meta struct {
 	initialAge     time.Duration // corrected_initial_age
 	responseTime   time.Time
 	lifetime       time.Duration // freshness_lifetime
+	heuristic      bool          // lifetime is heuristic (RFC 9111 §4.2.2): no explicit one
 	vary           []string
 	etag           string
+	date           time.Time // the Date field, or the response time when it is invalid
 	lastModified   time.Time // zero when absent or invalid
 	noCache        bool      // every use needs revalidation
 	mustRevalidate bool      // never served stale
@@ -50,9 +52,23 @@ type meta struct {
 // hasValidator reports whether the response can be revalidated.
 func (e *entry) hasValidator() bool { return e.m.etag != "" || !e.m.lastModified.IsZero() }
 
-// age returns the response's current_age at now (RFC 9111 §4.2.3).
+// age returns the response's current_age at now (RFC 9111 §4.2.3), at
+// most maxDelta (RFC 9111 §1.2.2: a calculation that overflows is 2^31 s).
 func (e *entry) age(now time.Time) time.Duration {
-	return e.m.initialAge + max(now.Sub(e.m.responseTime), 0)
+	return min(e.m.initialAge+max(now.Sub(e.m.responseTime), 0), maxDelta)
+}
+
+// parseAge returns the value of an Age field (RFC 9111 §5.1): zero when
+// absent; false unless it is one field line holding one delta-seconds.
+func parseAge(lines []string) (time.Duration, bool) {
+	switch len(lines) {
+	case 0:
+		return 0, true
+	case 1:
+		secs, ok := parseDelta(lines[0])
+		return time.Duration(secs) * time.Second, ok
+	}
+	return 0, false
 }
 
 // ttl returns the remaining freshness at now; negative when stale.
@@ -72,52 +88,52 @@ func (e *entry) derive(c *Cache) {
 	m.cc = c.responseCacheControl(e.Header)
 	m.responseTime = time.Unix(0, e.ResponseTime)
 	requestTime := time.Unix(0, e.RequestTime)
-	date, err := http.ParseTime(e.Header.Get("Date"))
-	if err != nil {
+	date, ok := fieldDate(e.Header, "Date")
+	if !ok {
 		date = m.responseTime // no usable Date: the response is as old as its receipt
 	}
-	var ageValue time.Duration
-	if secs, ok := parseDelta(strings.TrimSpace(e.Header.Get("Age"))); ok {
-		ageValue = time.Duration(secs) * time.Second
-	}
+	m.date = date
 	apparentAge := max(m.responseTime.Sub(date), 0)
 	responseDelay := max(m.responseTime.Sub(requestTime), 0)
-	m.initialAge = max(apparentAge, ageValue+responseDelay)
-	m.lifetime = c.lifetime(e.Status, e.Header, &m.cc, date)
-	m.vary, _ = parseVary(e.Header["Vary"])
-	m.etag = e.Header.Get("Etag")
-	if lm, err := http.ParseTime(e.Header.Get("Last-Modified")); err == nil {
-		m.lastModified = lm
+	if ageValue, ok := parseAge(e.Header["Age"]); ok {
+		m.initialAge = min(max(apparentAge, ageValue+responseDelay), maxDelta)
+	} else {
+		m.initialAge = maxDelta // an invalid Age makes the response stale
 	}
+	m.lifetime, m.heuristic = c.lifetime(e.Status, e.Header, &m.cc, date)
+	m.vary = c.varyOf(e.Header)
+	m.etag = e.Header.Get("Etag")
+	m.lastModified, _ = fieldDate(e.Header, "Last-Modified")
 	m.noCache = m.cc.noCache
 	m.mustRevalidate = m.cc.mustRevalidate || !c.cfg.Private && (m.cc.proxyRevalidate || m.cc.sMaxAge.set)
 	m.contentLength = []string{strconv.Itoa(len(e.Body))}
 }
 
 // lifetime returns the freshness lifetime of a response (RFC 9111 §4.2.1),
-// with a heuristic only where §4.2.2 allows one.
-func (c *Cache) lifetime(status int, h http.Header, cc *cacheControl, date time.Time) time.Duration {
+// with a heuristic only where §4.2.2 allows one; heuristic reports that
+// the response gave no explicit lifetime.
+func (c *Cache) lifetime(status int, h http.Header, cc *cacheControl, date time.Time) (d time.Duration, heuristic bool) {
 	switch {
 	case !c.cfg.Private && cc.sMaxAge.set:
-		return cc.sMaxAge.duration()
+		return cc.sMaxAge.duration(), false
 	case cc.maxAge.set:
-		return cc.maxAge.duration()
+		return cc.maxAge.duration(), false
 	}
-	if lines := h["Expires"]; len(lines) > 0 {
-		exp, err := http.ParseTime(lines[0])
-		if err != nil {
-			return 0 // an invalid Expires means "already expired"
+	if _, ok := h["Expires"]; ok && !cc.targeted {
+		exp, ok := fieldDate(h, "Expires")
+		if !ok {
+			return 0, false // an invalid Expires (or several) means "already expired"
 		}
-		return max(exp.Sub(date), 0)
+		return max(exp.Sub(date), 0), false
 	}
 	if c.cfg.HeuristicFraction < 0 || !heuristicallyCacheable(status) && !cc.public {
-		return 0
+		return 0, true
 	}
-	lm, err := http.ParseTime(h.Get("Last-Modified"))
-	if err != nil || !lm.Before(date) {
-		return 0
+	lm, ok := fieldDate(h, "Last-Modified")
+	if !ok || !lm.Before(date) {
+		return 0, true
 	}
-	return min(time.Duration(float64(date.Sub(lm))*c.cfg.HeuristicFraction), c.cfg.MaxHeuristic)
+	return min(time.Duration(float64(date.Sub(lm))*c.cfg.HeuristicFraction), c.cfg.MaxHeuristic), true
 }
 
 // heuristicallyCacheable reports the status codes RFC 9110 §15.1 defines as
@@ -131,12 +147,15 @@ func heuristicallyCacheable(status int) bool {
 }
 
 // responseCacheControl returns the directives that govern a response: the
-// configured targeted field (RFC 9213) when the response carries it, else
-// Cache-Control.
+// configured targeted field (RFC 9213 §2.1) when the response carries it
+// with a valid, non-empty value, and then Cache-Control and Expires are
+// ignored; else Cache-Control.
 func (c *Cache) responseCacheControl(h http.Header) cacheControl {
 	if c.cfg.TargetedField != "" {
-		if lines := h.Values(c.cfg.TargetedField); len(lines) > 0 {
-			return parseCacheControl(lines)
+		if lines := h.Values(c.cfg.TargetedField); validTargeted(lines) {
+			cc := parseCacheControl(lines)
+			cc.targeted = true
+			return cc
 		}
 	}
 	return parseCacheControl(h["Cache-Control"])

@@ -9,6 +9,9 @@ import (
 
 func httpDate(d time.Duration) string { return time.Now().Add(d).UTC().Format(http.TimeFormat) }
 
+// dateIn formats now+d, in UTC, with the given layout.
+func dateIn(layout string, d time.Duration) string { return time.Now().Add(d).UTC().Format(layout) }
+
 // TestStorageAndFreshness sends the same GET twice to an origin answering
 // with the case's fields, and checks whether the second was served from
 // the cache (and so how often the origin was called).
@@ -31,6 +34,27 @@ func TestStorageAndFreshness(t *testing.T) {
 		{name: "Expires in the future", fields: []string{"Date: " + httpDate(0), "Expires: " + httpDate(time.Hour)}, wantHit: true, wantCalls: 1},
 		{name: "Expires in the past", fields: []string{"Date: " + httpDate(0), "Expires: " + httpDate(-time.Hour)}, wantCalls: 2},
 		{name: "invalid Expires is expired", fields: []string{"Expires: 0"}, wantCalls: 2},
+		// HTTP-date exactly (RFC 9110 §5.6.7): anything else in Expires
+		// means already expired.
+		{name: "Expires IMF-fixdate", fields: []string{"Date: " + httpDate(0), "Expires: " + httpDate(time.Hour)}, wantHit: true, wantCalls: 1},
+		{name: "Expires asctime", fields: []string{"Date: " + httpDate(0), "Expires: " + dateIn(time.ANSIC, time.Hour)}, wantHit: true, wantCalls: 1},
+		{name: "Expires rfc850", fields: []string{"Date: " + httpDate(0), "Expires: " + dateIn("Monday, 02-Jan-06 15:04:05 GMT", time.Hour)}, wantHit: true, wantCalls: 1},
+		{name: "Expires two spaces", fields: []string{"Date: " + httpDate(0), "Expires: " + strings.Replace(httpDate(time.Hour), " ", "  ", 1)}, wantCalls: 2},
+		{name: "Expires one-digit hour", fields: []string{"Date: " + httpDate(0), "Expires: " + dateIn("Mon, 02 Jan 2006", 48*time.Hour) + " 9:00:00 GMT"}, wantCalls: 2},
+		{name: "Expires lower-case gmt", fields: []string{"Date: " + httpDate(0), "Expires: " + strings.Replace(httpDate(time.Hour), "GMT", "gmt", 1)}, wantCalls: 2},
+		{name: "Expires UTC", fields: []string{"Date: " + httpDate(0), "Expires: " + strings.Replace(httpDate(time.Hour), "GMT", "UTC", 1)}, wantCalls: 2},
+		{name: "Expires lower-case day", fields: []string{"Date: " + httpDate(0), "Expires: " + strings.ToLower(httpDate(time.Hour)[:1]) + httpDate(time.Hour)[1:]}, wantCalls: 2},
+		{name: "Expires several lines", fields: []string{"Date: " + httpDate(0), "Expires: " + httpDate(time.Hour), "Expires: " + httpDate(time.Hour)}, wantCalls: 2},
+		{name: "Expires no such day", fields: []string{"Date: " + httpDate(0), "Expires: Thu, 31 Feb 2099 10:00:00 GMT"}, wantCalls: 2},
+		// Age (RFC 9111 §5.1): anything but one non-negative integer makes
+		// the response stale.
+		{name: "Age list", fields: []string{"Cache-Control: max-age=60", "Age: old, 0"}, wantCalls: 2},
+		{name: "Age two lines", fields: []string{"Cache-Control: max-age=60", "Age: 0", "Age: 0"}, wantCalls: 2},
+		{name: "Age suffix", fields: []string{"Cache-Control: max-age=60", "Age: 5s"}, wantCalls: 2},
+		{name: "Age parameter", fields: []string{"Cache-Control: max-age=60", "Age: 5;q=1"}, wantCalls: 2},
+		{name: "Age negative", fields: []string{"Cache-Control: max-age=60", "Age: -5"}, wantCalls: 2},
+		{name: "Age overflow saturates", fields: []string{"Cache-Control: max-age=99999999999", "Age: 99999999999999999999999"}, wantCalls: 2},
+		{name: "invalid Date is the arrival time", fields: []string{"Cache-Control: max-age=60", "Date: yesterday"}, wantHit: true, wantCalls: 1},
 		{name: "max-age wins over Expires", fields: []string{"Cache-Control: max-age=60", "Expires: 0"}, wantHit: true, wantCalls: 1},
 		{name: "Age within max-age", fields: []string{"Cache-Control: max-age=60", "Age: 30"}, wantHit: true, wantCalls: 1},
 		{name: "Age beyond max-age", fields: []string{"Cache-Control: max-age=60", "Age: 90"}, wantCalls: 2},
@@ -124,6 +148,12 @@ func TestTargetedField(t *testing.T) {
 		{"targeted absent", cdn, []string{"Cache-Control: max-age=60"}, true},
 		{"targeted private wins", cdn, []string{"Cache-Control: public, max-age=60", "CDN-Cache-Control: private"}, false},
 		{"not configured", nil, []string{"Cache-Control: no-store", "CDN-Cache-Control: max-age=60"}, false},
+		{"targeted max-age over Cache-Control", cdn, []string{"Cache-Control: max-age=0", "CDN-Cache-Control: max-age=60"}, true},
+		{"targeted no-cache over Cache-Control", cdn, []string{"Cache-Control: max-age=60", "CDN-Cache-Control: no-cache", `ETag: "e"`}, false},
+		{"targeted ignores Expires", cdn, []string{"Date: " + httpDate(0), "Expires: " + httpDate(time.Hour), "CDN-Cache-Control: must-revalidate"}, false},
+		{"invalid targeted falls back", cdn, []string{"Cache-Control: max-age=60", "CDN-Cache-Control: Max-Age=0"}, true},
+		{"empty targeted falls back", cdn, []string{"Cache-Control: max-age=60", "CDN-Cache-Control: "}, true},
+		{"targeted with parameters", cdn, []string{"Cache-Control: no-store", `CDN-Cache-Control: max-age=60, x="a";p=1, y=?1`}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -133,5 +163,32 @@ func TestTargetedField(t *testing.T) {
 				t.Errorf("second: %q; want hit %v", got.cacheStatus, tt.wantHit)
 			}
 		})
+	}
+}
+
+func TestValidTargeted(t *testing.T) {
+	tests := []struct {
+		in   string
+		want bool
+	}{
+		{"max-age=60", true},
+		{"no-store", true},
+		{`private, max-age=60, foo="bar", b=:aGk=:, t=tok/x:y, d=1.5, l=(1 "a");p, f=?0`, true},
+		{"max-age=60;x", true},
+		{"", false},
+		{"  ", false},
+		{"Max-Age=60", false},
+		{"max-age=60,", false},
+		{"max-age==60", false},
+		{"max-age=1234567890123456", false},
+		{`x="unterminated`, false},
+		{"x=?2", false},
+		{"max-age = 60", false},
+		{"a=1 b=2", false},
+	}
+	for _, tt := range tests {
+		if got := validTargeted([]string{tt.in}); got != tt.want {
+			t.Errorf("validTargeted(%q) = %v; want %v", tt.in, got, tt.want)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseCacheControl(t *testing.T) {
@@ -12,25 +13,42 @@ func TestParseCacheControl(t *testing.T) {
 		in   string
 		want func(cc cacheControl) bool
 	}{
-		{"max-age=60", func(cc cacheControl) bool { return cc.maxAge.set && cc.maxAge.secs == 60 && !cc.maxAge.invalid }},
-		{"MAX-AGE=60", func(cc cacheControl) bool { return cc.maxAge.secs == 60 }},
-		{`max-age="60"`, func(cc cacheControl) bool { return cc.maxAge.secs == 60 && !cc.maxAge.invalid }},
+		{"max-age=60", func(cc cacheControl) bool { return cc.maxAge.set && cc.maxAge.least == 60 && !cc.maxAge.invalid }},
+		{"MAX-AGE=60", func(cc cacheControl) bool { return cc.maxAge.least == 60 }},
+		{`max-age="60"`, func(cc cacheControl) bool { return cc.maxAge.least == 60 && !cc.maxAge.invalid }},
 		{"max-age=", func(cc cacheControl) bool { return cc.maxAge.invalid }},
 		{"max-age", func(cc cacheControl) bool { return cc.maxAge.invalid }},
 		{"max-age=1.5", func(cc cacheControl) bool { return cc.maxAge.invalid }},
-		{"max-age=99999999999999999999", func(cc cacheControl) bool { return cc.maxAge.secs == maxDeltaSeconds }},
-		{"max-age=5, max-age=6", func(cc cacheControl) bool { return cc.maxAge.invalid && cc.maxAge.duration() == 0 }},
+		{"max-age=99999999999999999999", func(cc cacheControl) bool { return cc.maxAge.least == maxDeltaSeconds }},
+		{"max-age=5, max-age=6", func(cc cacheControl) bool { return cc.maxAge.duration() == 0 }},
 		{"no-cache, no-store , private,public", func(cc cacheControl) bool { return cc.noCache && cc.noStore && cc.private && cc.public }},
 		{`private="Set-Cookie, x-user", no-cache="x-a"`, func(cc cacheControl) bool {
 			return !cc.private && !cc.noCache && len(cc.privateFields) == 2 && cc.privateFields[1] == "X-User" && cc.noCacheFields[0] == "X-A"
 		}},
-		{"max-stale", func(cc cacheControl) bool { return cc.maxStale.set && cc.maxStale.secs == maxDeltaSeconds }},
-		{"max-stale=5", func(cc cacheControl) bool { return cc.maxStale.secs == 5 }},
+		{"max-stale", func(cc cacheControl) bool { return cc.maxStale.set && cc.maxStale.least == maxDeltaSeconds }},
+		{"max-stale=5", func(cc cacheControl) bool { return cc.maxStale.least == 5 }},
 		{"stale-while-revalidate=30, stale-if-error=60", func(cc cacheControl) bool {
-			return cc.staleWhileRevalidate.secs == 30 && cc.staleIfError.secs == 60
+			return cc.staleWhileRevalidate.least == 30 && cc.staleIfError.least == 60
 		}},
-		{"foo bar, max-age=3", func(cc cacheControl) bool { return cc.maxAge.secs == 3 }},
-		{`ext="a,b", max-age=3`, func(cc cacheControl) bool { return cc.maxAge.secs == 3 }},
+		{"foo bar, max-age=3", func(cc cacheControl) bool { return cc.maxAge.least == 3 }},
+		// Duplicates and conflicts (RFC 9111 §4.2.1): the most restrictive
+		// reading wins.
+		{"max-age=5, max-age=5", func(cc cacheControl) bool { return cc.maxAge.duration() == 5*time.Second }},
+		{"max-age=5, max-age=x", func(cc cacheControl) bool { return cc.maxAge.duration() == 0 }},
+		{"max-age=60 junk", func(cc cacheControl) bool { return cc.maxAge.set && cc.maxAge.duration() == 0 }},
+		{"max-age = 60", func(cc cacheControl) bool { return cc.maxAge.set && cc.maxAge.duration() == 0 }},
+		{"max-age=60, max-age=-1", func(cc cacheControl) bool { return cc.maxAge.duration() == 0 }},
+		{"min-fresh=5, min-fresh=9", func(cc cacheControl) bool { return cc.minFresh.lower() == 9*time.Second }},
+		{"min-fresh=abc", func(cc cacheControl) bool { return cc.minFresh.lower() == maxDelta }},
+		{"max-stale, max-stale=7", func(cc cacheControl) bool { return cc.maxStale.upper() == 7*time.Second }},
+		{"max-stale=7 x", func(cc cacheControl) bool { return cc.maxStale.set && cc.maxStale.upper() == 0 }},
+		{"stale-while-revalidate=30, stale-while-revalidate=10", func(cc cacheControl) bool {
+			return cc.staleWhileRevalidate.upper() == 10*time.Second
+		}},
+		{"no-store junk, public junk", func(cc cacheControl) bool { return cc.noStore && !cc.public }},
+		{"private x, must-revalidate=", func(cc cacheControl) bool { return cc.private && cc.mustRevalidate }},
+		{"public, private", func(cc cacheControl) bool { return cc.public && cc.private }},
+		{`ext="a,b", max-age=3`, func(cc cacheControl) bool { return cc.maxAge.least == 3 }},
 		{`ext="unterminated, max-age=3`, func(cc cacheControl) bool { return !cc.maxAge.set }},
 		{"must-revalidate, proxy-revalidate, only-if-cached, immutable", func(cc cacheControl) bool {
 			return cc.mustRevalidate && cc.proxyRevalidate && cc.onlyIfCached && cc.immutable
@@ -59,7 +77,7 @@ func FuzzParseCacheControl(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		cc := parseCacheControl([]string{s})
 		for _, d := range []delta{cc.maxAge, cc.sMaxAge, cc.minFresh, cc.maxStale, cc.staleWhileRevalidate, cc.staleIfError} {
-			if d.secs < 0 || d.secs > maxDeltaSeconds || d.duration() < 0 {
+			if d.least < 0 || d.most > maxDeltaSeconds || d.least > d.most || d.duration() < 0 || d.upper() < 0 || d.lower() < 0 {
 				t.Fatalf("parseCacheControl(%q): delta %+v out of range", s, d)
 			}
 		}

@@ -13,16 +13,16 @@ import (
 // status, before any of the response reaches the client, so that the
 // client's next read cannot see the old response.
 func (h *handler) serveUnsafe(w http.ResponseWriter, r *http.Request) {
-	h.passThrough(w, r, "method", true)
+	h.passThrough(w, r, cacheStatus{fwd: fwdMethod}, true)
 }
 
 // pass forwards r to the wrapped handler without caching.
-func (h *handler) pass(w http.ResponseWriter, r *http.Request, reason string) {
-	h.passThrough(w, r, reason, false)
+func (h *handler) pass(w http.ResponseWriter, r *http.Request, st cacheStatus) {
+	h.passThrough(w, r, st, false)
 }
 
-func (h *handler) passThrough(w http.ResponseWriter, r *http.Request, reason string, invalidate bool) {
-	pw := &passWriter{ResponseWriter: w, c: h.c, r: r, member: h.c.cfg.Name + "; fwd=" + reason, invalidate: invalidate}
+func (h *handler) passThrough(w http.ResponseWriter, r *http.Request, st cacheStatus, invalidate bool) {
+	pw := &passWriter{ResponseWriter: w, c: h.c, r: r, member: st.format(h.c.cfg.Name), invalidate: invalidate}
 	h.next.ServeHTTP(pw, r)
 	if !pw.wrote {
 		pw.WriteHeader(http.StatusOK)
@@ -83,7 +83,7 @@ func (iw *passWriter) Unwrap() http.ResponseWriter { return iw.ResponseWriter }
 // invalidate deletes the stored responses of r's target and of the
 // same-origin URIs in the response's Location and Content-Location.
 func (c *Cache) invalidate(ctx context.Context, r *http.Request, h http.Header) {
-	scheme := requestScheme(r)
+	scheme := c.scheme(r)
 	keys := []string{c.keyFor(scheme, r.Host, r.URL)}
 	base := &url.URL{Scheme: scheme, Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath}
 	for _, f := range [...]string{"Location", "Content-Location"} {

@@ -12,7 +12,7 @@ import (
 // the method, scheme, host, path and query, and nothing else. Every part is
 // length-prefixed, so that no two targets share a key.
 func (c *Cache) primaryKey(r *http.Request) string {
-	return c.keyFor(requestScheme(r), r.Host, r.URL)
+	return c.keyFor(c.scheme(r), r.Host, r.URL)
 }
 
 // keyFor returns the primary key of a GET of scheme://host with u's path and
@@ -45,11 +45,16 @@ func variantKey(primary, nonce, selector string) string {
 	return primary + "|v" + strconv.Itoa(len(nonce)) + ":" + nonce + "|" + selector
 }
 
-// requestScheme is "https" for a request that came over TLS or that names
-// https in an absolute target (a client request), else "http".
-func requestScheme(r *http.Request) string {
+// scheme is the scheme of r's target: the one an absolute target names
+// (a client request), else the one a trusted proxy names in
+// X-Forwarded-Proto (Config.TrustedProxies), else "https" for a request
+// that came over TLS and "http" for the others.
+func (c *Cache) scheme(r *http.Request) string {
 	if r.URL.Scheme != "" {
 		return r.URL.Scheme
+	}
+	if s := c.forwardedProto(r); s != "" {
+		return s
 	}
 	if r.TLS != nil {
 		return "https"

@@ -1,7 +1,11 @@
 package middleware
 
 import (
+	"bytes"
+	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -66,7 +70,8 @@ func TestCacheStatusEverywhere(t *testing.T) {
 		{"GET", nil, "tiercache; fwd=uri-miss; fwd-status=200; stored"},
 		{"GET", nil, "tiercache; hit; ttl="},
 		{"HEAD", nil, "tiercache; hit; ttl="},
-		{"GET", []string{"Range: bytes=0-0"}, "tiercache; fwd=bypass"},
+		{"GET", []string{"Range: bytes=0-0"}, "tiercache; hit; ttl="},
+		{"GET", []string{"Upgrade: websocket", "Connection: Upgrade"}, "tiercache; fwd=bypass"},
 		{"OPTIONS", nil, "tiercache; fwd=method"},
 		{"GET", []string{"Cache-Control: no-cache"}, "tiercache; fwd=request; fwd-status=200; stored"},
 		{"POST", nil, "tiercache; fwd=method"},
@@ -102,4 +107,73 @@ func TestCacheStatusOrder(t *testing.T) {
 	if got := e.get("/order2").header.Values("Cache-Status"); len(got) != 1 || !strings.HasPrefix(got[0], "tiercache; hit") {
 		t.Errorf("hit: Cache-Status %q; want only this cache's hit", got)
 	}
+}
+
+// TestBackgroundRevalidationPanic: a handler that panics during a
+// background revalidation (a goroutine the Cache owns, with no client
+// waiting) does not crash the process; the panic is counted and logged,
+// and the stale response stays servable.
+func TestBackgroundRevalidationPanic(t *testing.T) {
+	var logs syncBuffer
+	cfg := &Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	e := newEnv(t, cfg, respond(200, "v1", "Cache-Control: max-age=10, stale-while-revalidate=60", "Age: 20"))
+	e.get("/p")
+	e.setOrigin(func(w http.ResponseWriter, r *http.Request) { panic("revalidation boom") })
+	if got := e.get("/p"); got.body != "v1" || !got.hit() {
+		t.Fatalf("stale read: %q %q; want v1 served stale", got.body, got.cacheStatus)
+	}
+	e.cache.Close() // waits for the background revalidation
+	if got := e.cache.Stats().Panics; got != 1 {
+		t.Errorf("Stats().Panics = %d; want 1", got)
+	}
+	if out := logs.String(); !strings.Contains(out, "revalidation boom") || !strings.Contains(out, "panic_test.go") {
+		t.Errorf("log lacks the panic value and stack:\n%s", out)
+	}
+	if got := e.get("/p"); got.body != "v1" || !got.hit() {
+		t.Errorf("after the panic: %q %q; want v1 still served", got.body, got.cacheStatus)
+	}
+}
+
+// TestTransportPanic: a base RoundTripper that panics on the round trip's
+// goroutine (owned by the Cache) makes RoundTrip return ErrHandlerPanic
+// instead of crashing the process.
+func TestTransportPanic(t *testing.T) {
+	c, err := New(newStore(t), &Config{KeyPrefix: fmt.Sprintf("rtp%d:", prefixSeq.Add(1))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	client := &http.Client{Transport: c.Transport(roundTripFunc(func(*http.Request) (*http.Response, error) {
+		panic("base boom")
+	}))}
+	_, err = client.Get("http://example.com/x")
+	if !errors.Is(err, ErrHandlerPanic) || !strings.Contains(err.Error(), "base boom") {
+		t.Errorf("Get = %v; want an error wrapping ErrHandlerPanic with the panic value", err)
+	}
+	if got := c.Stats().Panics; got != 1 {
+		t.Errorf("Stats().Panics = %d; want 1", got)
+	}
+}
+
+// roundTripFunc is a RoundTripper made of a function.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// syncBuffer is a bytes.Buffer safe for concurrent log writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

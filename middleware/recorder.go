@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -18,7 +19,7 @@ type recorder struct {
 	maxBytes int64
 	header   http.Header // what the handler writes to
 	snapshot http.Header // header as of WriteHeader
-	status   int
+	code     int         // the final status the handler wrote
 	wrote    bool
 	buf      []byte
 	overflow bool // body beyond maxBytes: streamed, not stored
@@ -30,8 +31,10 @@ type recorder struct {
 	staleOK      bool // in hold mode, a 5xx is held back
 	held         bool // the response was held back
 	written      int64
-	// fwd is the Cache-Status member without fwd-status and stored.
-	fwd string
+	// name is the cache's name; status its Cache-Status member so far
+	// (the forward reason), completed with the handler's status.
+	name   string
+	status cacheStatus
 }
 
 // Compile-time checks: the recorder flushes and unwraps, so that
@@ -42,8 +45,8 @@ var (
 	_ interface{ Unwrap() http.ResponseWriter } = (*recorder)(nil)
 )
 
-func newRecorder(client http.ResponseWriter, maxBytes int64, fwd string) *recorder {
-	return &recorder{client: client, maxBytes: maxBytes, header: http.Header{}, fwd: fwd}
+func newRecorder(client http.ResponseWriter, maxBytes int64, name string, st cacheStatus) *recorder {
+	return &recorder{client: client, maxBytes: maxBytes, header: http.Header{}, name: name, status: st}
 }
 
 // Header returns the handler's header map.
@@ -60,15 +63,12 @@ func (r *recorder) WriteHeader(code int) {
 	}
 	if code < 200 {
 		if r.client != nil && !r.hold && code != http.StatusSwitchingProtocols {
-			h := r.client.Header()
-			for k, v := range r.header {
-				h[k] = v
-			}
-			r.client.WriteHeader(code)
+			r.interim(code)
 		}
 		return
 	}
-	r.wrote, r.status = true, code
+	r.wrote, r.code = true, code
+	r.status.fwdStatus = code
 	r.snapshot = r.header.Clone()
 	if r.hold {
 		if code == http.StatusNotModified && r.revalidating || code >= 500 && r.staleOK {
@@ -77,6 +77,19 @@ func (r *recorder) WriteHeader(code int) {
 		}
 		r.hold = false
 	}
+}
+
+// interim sends an informational response (such as 103 Early Hints) with
+// the handler's current header, then restores the client's header: net/http
+// keeps the fields of a 1xx in the header map, and they must not leak into
+// the final response.
+func (r *recorder) interim(code int) {
+	h := r.client.Header()
+	before := maps.Clone(h)
+	maps.Copy(h, r.header)
+	r.client.WriteHeader(code)
+	clear(h)
+	maps.Copy(h, before)
 }
 
 // Write buffers p, or passes it on once the response streams.
@@ -90,8 +103,9 @@ func (r *recorder) Write(p []byte) (int, error) {
 	}
 	if !r.overflow && int64(len(r.buf)+len(p)) > r.maxBytes {
 		r.overflow = true
+		r.status.detail = whyTooLarge
 		if !r.committed {
-			r.commit(r.fwd+"; fwd-status="+strconv.Itoa(r.status), false)
+			r.commit(false)
 		}
 		r.buf = nil
 	}
@@ -118,7 +132,7 @@ func (r *recorder) FlushError() error {
 		return nil
 	}
 	if !r.committed {
-		r.commit(r.fwd+"; fwd-status="+strconv.Itoa(r.status), false)
+		r.commit(false)
 	}
 	return http.NewResponseController(r.client).Flush()
 }
@@ -148,10 +162,10 @@ func (r *recorder) complete() bool {
 }
 
 // commit sends the status, header and buffered body to the client, with
-// cacheStatus added to the Cache-Status field. The final commit, once the
-// handler has returned, also sets Content-Length (or, when the response
-// already streams, passes on trailers).
-func (r *recorder) commit(cacheStatus string, final bool) {
+// the recorder's Cache-Status member added to the Cache-Status field. The
+// final commit, once the handler has returned, also sets Content-Length
+// (or, when the response already streams, passes on trailers).
+func (r *recorder) commit(final bool) {
 	if r.client == nil {
 		r.committed = true
 		return
@@ -165,7 +179,7 @@ func (r *recorder) commit(cacheStatus string, final bool) {
 	for k, v := range r.snapshot {
 		h[k] = v
 	}
-	h.Add("Cache-Status", cacheStatus)
+	h["Cache-Status"] = append(h["Cache-Status"], r.status.format(r.name))
 	if final && !r.overflow {
 		if _, ok := h["Content-Length"]; !ok {
 			if _, chunked := h["Trailer"]; !chunked {
@@ -173,7 +187,7 @@ func (r *recorder) commit(cacheStatus string, final bool) {
 			}
 		}
 	}
-	r.client.WriteHeader(r.status)
+	r.client.WriteHeader(r.code)
 	if len(r.buf) > 0 {
 		_, _ = r.client.Write(r.buf) // a client gone away is not the cache's error
 	}

@@ -50,6 +50,15 @@ type roundTripState struct {
 
 type roundTripKey struct{}
 
+// fail records the round trip's error; the first one stays.
+func (s *roundTripState) fail(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err == nil {
+		s.err = err
+	}
+}
+
 // origin is the handler the cache wraps: it sends the request with base and
 // copies the response.
 func (t *transport) origin(w http.ResponseWriter, r *http.Request) {
@@ -57,9 +66,7 @@ func (t *transport) origin(w http.ResponseWriter, r *http.Request) {
 	resp, err := t.base.RoundTrip(r)
 	if err != nil {
 		if st, ok := r.Context().Value(roundTripKey{}).(*roundTripState); ok {
-			st.mu.Lock()
-			st.err = err
-			st.mu.Unlock()
+			st.fail(err)
 		}
 		w.Header().Set(transportErrorField, "1")
 		w.WriteHeader(http.StatusBadGateway)
@@ -88,6 +95,16 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	stop := context.AfterFunc(t.c.bg.Context(), cancel)
 	started := t.c.goBackground(func() {
 		defer stop()
+		defer func() {
+			if err := t.c.recovered("round trip of "+r.URL.String(), recover()); err != nil {
+				st.fail(err)
+				if !rw.wrote {
+					rw.header = http.Header{transportErrorField: {"1"}}
+					rw.WriteHeader(http.StatusBadGateway)
+				}
+				pw.CloseWithError(err)
+			}
+		}()
 		t.h.ServeHTTP(rw, r)
 		rw.WriteHeader(http.StatusOK) // no-op if the handler wrote one
 		pw.Close()

@@ -64,6 +64,43 @@ func TestStaleIfError(t *testing.T) {
 	}
 }
 
+// TestStaleIfErrorFailures: within stale-if-error, the stored response
+// replaces every server error and a handler that fails mid-response (as
+// httputil.ReverseProxy panics with http.ErrAbortHandler when the origin's
+// connection breaks); a request's own stale-if-error opens the window too.
+func TestStaleIfErrorFailures(t *testing.T) {
+	abort := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "100")
+		w.WriteHeader(200)
+		w.Write([]byte("partial"))
+		panic(http.ErrAbortHandler)
+	}
+	tests := []struct {
+		name   string
+		stored string // the stored response's Cache-Control
+		req    []string
+		origin http.HandlerFunc
+		want   string // Cache-Status parameter
+	}{
+		{"500", "max-age=1, stale-if-error=600", nil, respond(500, "down"), "fwd-status=500; detail=stale-if-error"},
+		{"502", "max-age=1, stale-if-error=600", nil, respond(502, "down"), "fwd-status=502; detail=stale-if-error"},
+		{"504", "max-age=1, stale-if-error=600", nil, respond(504, "down"), "fwd-status=504; detail=stale-if-error"},
+		{"connection failure", "max-age=1, stale-if-error=600", nil, abort, "fwd-status=502; detail=stale-if-error"},
+		{"request directive", "max-age=1", []string{"Cache-Control: stale-if-error=600"}, respond(503, "down"), "fwd-status=503; detail=stale-if-error"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, nil, respond(200, "v1", "Cache-Control: "+tt.stored, "Age: 20", `ETag: "v1"`))
+			e.get("/f")
+			e.setOrigin(tt.origin)
+			got := e.get("/f", tt.req...)
+			if got.status != 200 || got.body != "v1" || !contains(got.cacheStatus, tt.want) {
+				t.Errorf("got %d %q (%q); want the stale v1 with %q", got.status, got.body, got.cacheStatus, tt.want)
+			}
+		})
+	}
+}
+
 // TestCloseWaitsForRevalidation: Close returns only after the background
 // revalidation it started has ended, and cancels it.
 func TestCloseWaitsForRevalidation(t *testing.T) {

@@ -6,42 +6,62 @@ import (
 	"time"
 )
 
-// storable reports whether the response to req with this status, header
-// and directives may be stored (RFC 9111 §3, with the cache's safety
-// defaults).
-func (c *Cache) storable(req *http.Request, reqCC *cacheControl, status int, h http.Header, cc *cacheControl) bool {
-	if req.Method != http.MethodGet || reqCC.noStore || cc.noStore {
-		return false
-	}
-	if status < 200 || status == http.StatusPartialContent || status == http.StatusNotModified {
-		return false
-	}
+// Why a response was not stored: the Cache-Status detail of a forward
+// whose response the cache did not keep (docs/http.md lists them).
+const (
+	whyRequestNoStore = "request-no-store" // the request said no-store
+	whyNoStore        = "no-store"         // the response said no-store
+	whyStatus         = "status"           // 206, 304 or an interim status
+	whyPrivate        = "private"          // the response said private
+	whyTrailer        = "trailer"          // the response has trailers
+	whyVaryStar       = "vary-star"        // Vary: *
+	whySetCookie      = "set-cookie"       // it sets a cookie (Config.SetCookie)
+	whyAuthorization  = "authorization"    // RFC 9111 §3.5, Config.NeverShareAuthorization
+	whyCookie         = "cookie"           // a request with Cookie (Config.ShareCookieResponses)
+	whyNoFreshness    = "no-freshness"     // nothing makes it storable: no max-age, Expires, ...
+	whyStale          = "stale-on-arrival" // no freshness left, no validator, no stale window
+	whyIncomplete     = "incomplete"       // shorter (or longer) than its Content-Length
+	whyTooLarge       = "too-large"        // body over MaxBodyBytes
+	whyStoreError     = "store-error"      // the Store failed (Redis down): see the Logger
+)
+
+// notStorable returns why the response to req with this status, header
+// and directives may not be stored (RFC 9111 §3, with the cache's safety
+// defaults), or "" when it may.
+func (c *Cache) notStorable(req *http.Request, reqCC *cacheControl, status int, h http.Header, cc *cacheControl) string {
 	shared := !c.cfg.Private
-	if shared && cc.private {
-		return false
-	}
-	if _, ok := h["Trailer"]; ok {
-		return false
-	}
 	vary, star := parseVary(h["Vary"])
-	if star {
-		return false // Vary: * never matches a later request
-	}
-	if _, ok := h["Set-Cookie"]; ok && c.cfg.SetCookie == SetCookieBypass {
-		return false
-	}
 	explicitlyShared := cc.public || shared && cc.sMaxAge.set
-	if shared && req.Header.Get("Authorization") != "" && !explicitlyShared && !cc.mustRevalidate {
-		return false // RFC 9111 §3.5
-	}
-	if shared && !c.cfg.ShareCookieResponses && req.Header.Get("Cookie") != "" &&
-		!explicitlyShared && !slices.Contains(vary, "Cookie") {
-		return false
+	_, expires := h["Expires"]
+	expires = expires && !cc.targeted // RFC 9213 §2.1
+	switch {
+	case reqCC.noStore:
+		return whyRequestNoStore
+	case cc.noStore:
+		return whyNoStore
+	case status < 200 || status == http.StatusPartialContent || status == http.StatusNotModified:
+		return whyStatus
+	case shared && cc.private:
+		return whyPrivate
+	case len(h["Trailer"]) > 0:
+		return whyTrailer
+	case star:
+		return whyVaryStar // Vary: * never matches a later request
+	case len(h["Set-Cookie"]) > 0 && c.cfg.SetCookie == SetCookieBypass:
+		return whySetCookie
+	case shared && req.Header.Get("Authorization") != "" &&
+		(c.cfg.NeverShareAuthorization || !explicitlyShared && !cc.mustRevalidate):
+		return whyAuthorization // RFC 9111 §3.5
+	case shared && !c.cfg.ShareCookieResponses && req.Header.Get("Cookie") != "" &&
+		!explicitlyShared && !slices.Contains(vary, "Cookie"):
+		return whyCookie
 	}
 	// RFC 9111 §3: something must say the response may be stored.
-	_, expires := h["Expires"]
-	return cc.public || cc.maxAge.set || shared && cc.sMaxAge.set || expires ||
-		heuristicallyCacheable(status) || c.cfg.Private && cc.private
+	if cc.public || cc.maxAge.set || shared && cc.sMaxAge.set || expires ||
+		heuristicallyCacheable(status) || c.cfg.Private && cc.private {
+		return ""
+	}
+	return whyNoFreshness
 }
 
 // storeTTL returns how long to keep e: its remaining freshness, plus the
@@ -51,7 +71,7 @@ func (c *Cache) storable(req *http.Request, reqCC *cacheControl, status int, h h
 func (c *Cache) storeTTL(e *entry, now time.Time) time.Duration {
 	ttl := max(e.ttl(now), 0)
 	if !e.m.mustRevalidate {
-		ttl += max(e.m.cc.staleWhileRevalidate.duration(), e.m.cc.staleIfError.duration())
+		ttl += max(e.m.cc.staleWhileRevalidate.upper(), e.m.cc.staleIfError.upper())
 	}
 	if e.hasValidator() {
 		ttl += c.cfg.RevalidateKeep

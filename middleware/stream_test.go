@@ -2,8 +2,11 @@ package middleware
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
 	"strings"
 	"testing"
 	"time"
@@ -134,5 +137,40 @@ func TestHandlerCutShort(t *testing.T) {
 	}
 	if n := e.calls.Load(); n != 2 {
 		t.Errorf("origin calls = %d; want 2 (nothing stored)", n)
+	}
+}
+
+// TestInterimResponses: the fields of a 1xx (103 Early Hints) reach the
+// client with the 1xx only, never in the final response, stored or not.
+func TestInterimResponses(t *testing.T) {
+	e := newEnv(t, nil, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</style.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.Header().Del("Link") // as httputil.ReverseProxy does after a 1xx
+		w.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(w, "page")
+	})
+	var hints []string
+	trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+		hints = append(hints, h.Get("Link"))
+		return nil
+	}}
+	for i, wantHit := range []bool{false, true} {
+		req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), "GET", e.srv.URL+"/hints", nil)
+		resp, err := e.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if l := resp.Header.Get("Link"); l != "" {
+			t.Errorf("response %d: Link %q leaked from the 103 into the final response", i, l)
+		}
+		if hit := strings.Contains(resp.Header.Get("Cache-Status"), "; hit"); hit != wantHit {
+			t.Errorf("response %d: Cache-Status %q; want hit %v", i, resp.Header.Get("Cache-Status"), wantHit)
+		}
+	}
+	if len(hints) != 1 || hints[0] != "</style.css>; rel=preload" {
+		t.Errorf("103 responses seen: %q; want one with the Link", hints)
 	}
 }

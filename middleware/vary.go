@@ -28,6 +28,18 @@ func parseVary(lines []string) (names []string, star bool) {
 	return slices.Compact(names), star
 }
 
+// varyOf returns the request fields that select among a response's
+// variants: those its Vary names and Config.KeyHeaders.
+func (c *Cache) varyOf(h http.Header) []string {
+	names, _ := parseVary(h["Vary"])
+	if len(c.cfg.KeyHeaders) == 0 {
+		return names
+	}
+	names = append(names, c.cfg.KeyHeaders...)
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
 // varySelector returns the secondary key part that the request's values of
 // the named fields select. Each field's lines are combined, split on commas
 // and trimmed (RFC 9111 §4.1 lets a cache normalise whitespace and the

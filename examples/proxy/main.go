@@ -3,9 +3,13 @@
 //
 //	go run ./examples/proxy -listen 127.0.0.1:8081 -upstream http://127.0.0.1:8000
 //
-// Redis comes from -redis or REDIS_URL; with neither, the proxy starts its
-// own redis-server (which must be on PATH). It logs one line per request
-// with its Cache-Status. With -admin, a purge endpoint listens there:
+// Redis comes from -redis (a URL) or REDIS_URL; with neither, the proxy
+// starts its own redis-server (which must be on PATH), on -redis-listen or
+// a free loopback port. It logs one line per request with its
+// Cache-Status and, for a request not answered from the cache, why; and
+// one line when it stops. CDN-Cache-Control (RFC 9213) governs the
+// responses that carry it, as it would in a CDN (-targeted-field "" turns
+// that off). With -admin, a purge endpoint listens there:
 //
 //	curl -X POST 'http://127.0.0.1:8082/purge?url=http://127.0.0.1:8081/page&tag=product-42'
 package main
@@ -20,9 +24,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/netip"
 	"net/url"
 	"os"
+	"os/exec"
 	"os/signal"
+	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -35,10 +43,19 @@ import (
 
 // options are the proxy's settings, from its flags.
 type options struct {
-	listen   string // address of the proxy
-	admin    string // address of the purge endpoint; empty: none
-	upstream string // URL of the origin
-	redisURL string // empty: REDIS_URL, else a redis-server of our own
+	listen      string // address of the proxy
+	admin       string // address of the purge endpoint; empty: none
+	upstream    string // URL of the origin
+	redisURL    string // empty: REDIS_URL, else a redis-server of our own
+	redisListen string // address of the redis-server we start; empty: a free loopback port
+	// targetedField is the targeted cache-control field (RFC 9213);
+	// empty: Cache-Control only.
+	targetedField string
+	// neverShareAuthorization stores no response to a request with
+	// Authorization.
+	neverShareAuthorization bool
+	// trustedProxies are the peers whose X-Forwarded-Proto is believed.
+	trustedProxies []netip.Prefix
 	// ready, when set, is called with the proxy's and the admin
 	// endpoint's addresses once they accept connections.
 	ready func(proxy, admin string)
@@ -49,7 +66,20 @@ func main() {
 	flag.StringVar(&o.listen, "listen", "127.0.0.1:8081", "address to serve the proxy on")
 	flag.StringVar(&o.admin, "admin", "", "address to serve the purge endpoint on (empty: none)")
 	flag.StringVar(&o.upstream, "upstream", "", "origin URL, such as http://127.0.0.1:8000")
-	flag.StringVar(&o.redisURL, "redis", "", "Redis URL (default $REDIS_URL; with neither, start a redis-server)")
+	flag.StringVar(&o.redisURL, "redis", "", "Redis URL, such as redis://127.0.0.1:6379/0 (default $REDIS_URL; with neither, start a redis-server)")
+	flag.StringVar(&o.redisListen, "redis-listen", "", "address of the redis-server the proxy starts when it is given no Redis (empty: a free 127.0.0.1 port)")
+	flag.StringVar(&o.targetedField, "targeted-field", "CDN-Cache-Control", `targeted cache-control field that takes precedence over Cache-Control (RFC 9213); "" for none`)
+	flag.BoolVar(&o.neverShareAuthorization, "never-share-authorization", false, "never store a response to a request with Authorization, even where RFC 9111 allows it")
+	flag.Func("trusted-proxies", "comma-separated CIDRs of peers (TLS terminators) whose X-Forwarded-Proto is trusted", func(v string) error {
+		for p := range strings.SplitSeq(v, ",") {
+			prefix, err := netip.ParsePrefix(strings.TrimSpace(p))
+			if err != nil {
+				return err
+			}
+			o.trustedProxies = append(o.trustedProxies, prefix)
+		}
+		return nil
+	})
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -70,7 +100,7 @@ func run(ctx context.Context, o options, logOut io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(logOut, nil))
 
-	rdb, closeRedis, err := connect(o.redisURL)
+	rdb, closeRedis, err := connect(ctx, o.redisURL, o.redisListen, log)
 	if err != nil {
 		return err
 	}
@@ -80,7 +110,12 @@ func run(ctx context.Context, o options, logOut io.Writer) error {
 		return err
 	}
 	defer store.Close()
-	cache, err := middleware.New(store, &middleware.Config{Logger: log})
+	cache, err := middleware.New(store, &middleware.Config{
+		Logger:                  log,
+		TargetedField:           o.targetedField,
+		NeverShareAuthorization: o.neverShareAuthorization,
+		TrustedProxies:          o.trustedProxies,
+	})
 	if err != nil {
 		return err
 	}
@@ -89,8 +124,13 @@ func run(ctx context.Context, o options, logOut io.Writer) error {
 	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
 		r.SetURL(target)
 		r.SetXForwarded()
+		if proto := r.In.Header.Get("X-Forwarded-Proto"); proto != "" {
+			// The middleware lets it through only from -trusted-proxies.
+			r.Out.Header.Set("X-Forwarded-Proto", proto)
+		}
 	}}
-	srv := &http.Server{Handler: logRequests(log, cache.Handler(proxy)), ReadHeaderTimeout: 10 * time.Second}
+	var count counts
+	srv := &http.Server{Handler: logRequests(log, &count, cache.Handler(proxy)), ReadHeaderTimeout: 10 * time.Second}
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return err
@@ -120,9 +160,11 @@ func run(ctx context.Context, o options, logOut io.Writer) error {
 	}
 
 	var serveErr error
+	reason := "signal"
 	select {
 	case <-ctx.Done():
 	case serveErr = <-errc:
+		reason = "server error"
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -134,18 +176,62 @@ func run(ctx context.Context, o options, logOut io.Writer) error {
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil
 	}
+	attrs := []any{"reason", reason, "requests", count.requests.Load(), "hits", count.hits.Load(),
+		"handler_panics", cache.Stats().Panics}
+	if serveErr != nil {
+		attrs = append(attrs, "error", serveErr.Error())
+	}
+	log.Info("proxy stopped", attrs...)
 	return serveErr
 }
 
-// logRequests logs one line per request with its status and Cache-Status.
-func logRequests(log *slog.Logger, next http.Handler) http.Handler {
+// counts are the proxy's request counters, for its shutdown line.
+type counts struct {
+	requests, hits atomic.Int64
+}
+
+// logRequests logs one line per request: its status, its Cache-Status,
+// and what the cache did ("hit", or the forward reason) and why.
+func logRequests(log *slog.Logger, count *counts, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(sw, r)
+		cacheStatus := w.Header().Values("Cache-Status")
+		what, why := cacheOutcome(cacheStatus)
+		count.requests.Add(1)
+		if what == "hit" {
+			count.hits.Add(1)
+		}
 		log.Info("request", "method", r.Method, "url", r.URL.String(), "status", sw.status,
-			"cache_status", w.Header().Get("Cache-Status"), "duration", time.Since(start))
+			"cache", what, "why", why, "cache_status", strings.Join(cacheStatus, ", "), "duration", time.Since(start))
 	})
+}
+
+// cacheOutcome reads this cache's member of Cache-Status (the last one,
+// named middleware.DefaultName): "hit" or the forward reason, and its
+// detail (the tier of a hit, or why the response was not stored or
+// served).
+func cacheOutcome(members []string) (what, why string) {
+	if len(members) == 0 {
+		return "", ""
+	}
+	params := strings.Split(members[len(members)-1], ";")
+	if strings.TrimSpace(params[0]) != middleware.DefaultName {
+		return "", ""
+	}
+	for _, p := range params[1:] {
+		name, value, _ := strings.Cut(strings.TrimSpace(p), "=")
+		switch name {
+		case "hit":
+			what = "hit"
+		case "fwd":
+			what = value
+		case "detail":
+			why = value
+		}
+	}
+	return what, why
 }
 
 // statusWriter records the status a handler writes.
@@ -171,8 +257,8 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // connect returns a client for redisURL or REDIS_URL, or starts a
-// redis-server.
-func connect(redisURL string) (redis.UniversalClient, func(), error) {
+// redis-server on listen (empty: a free loopback port).
+func connect(ctx context.Context, redisURL, listen string, log *slog.Logger) (redis.UniversalClient, func(), error) {
 	if redisURL == "" {
 		redisURL = os.Getenv("REDIS_URL")
 	}
@@ -185,10 +271,55 @@ func connect(redisURL string) (redis.UniversalClient, func(), error) {
 		rdb := redis.NewClient(opt)
 		return rdb, func() { rdb.Close() }, nil
 	}
-	srv, err := redistest.StartServer()
+	if listen == "" {
+		srv, err := redistest.StartServer()
+		if err != nil {
+			return nil, nil, err
+		}
+		log.Info("started redis-server", "addr", srv.Addr())
+		rdb := srv.NewClient()
+		return rdb, func() { rdb.Close(); srv.Close() }, nil
+	}
+	return startRedis(ctx, listen, log)
+}
+
+// startRedis starts a redis-server without persistence on addr and waits
+// until it answers.
+func startRedis(ctx context.Context, addr string, log *slog.Logger) (redis.UniversalClient, func(), error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("-redis-listen %q: %w", addr, err)
+	}
+	dir, err := os.MkdirTemp("", "proxy-redis-")
 	if err != nil {
 		return nil, nil, err
 	}
-	rdb := srv.NewClient()
-	return rdb, func() { rdb.Close(); srv.Close() }, nil
+	cmd := exec.Command("redis-server", "--bind", host, "--port", port, "--save", "", "--appendonly", "no", "--dir", dir)
+	if err := cmd.Start(); err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, fmt.Errorf("start redis-server: %w", err)
+	}
+	stop := func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+		os.RemoveAll(dir)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		pingCtx, cancel := context.WithTimeout(ctx, time.Second)
+		err := rdb.Ping(pingCtx).Err()
+		cancel()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			rdb.Close()
+			stop()
+			return nil, nil, fmt.Errorf("redis-server on %s: %w", addr, err)
+		}
+		time.Sleep(50 * time.Millisecond) // redis-server gives no signal when it is ready
+	}
+	log.Info("started redis-server", "addr", addr)
+	return rdb, func() { rdb.Close(); stop() }, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -110,7 +111,100 @@ func TestRun(t *testing.T) {
 	if n := strings.Count(out, "msg=request"); n != 5 {
 		t.Errorf("%d request log lines; want 5:\n%s", n, out)
 	}
-	if !strings.Contains(out, `cache_status="tiercache; hit; ttl=`) {
+	if !strings.Contains(out, `cache_status="tiercache; hit; ttl=`) || !strings.Contains(out, "cache=hit why=l1") {
 		t.Errorf("log lacks a hit's Cache-Status:\n%s", out)
+	}
+	if !strings.Contains(out, `msg="proxy stopped" reason=signal requests=5 hits=2`) {
+		t.Errorf("log lacks the shutdown line:\n%s", out)
+	}
+}
+
+// startProxy runs the proxy with o (its own redis-server unless o says
+// otherwise) in front of upstream until the test ends, and returns its
+// address and its log.
+func startProxy(t *testing.T, o options) (string, *syncBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	logs := &syncBuffer{}
+	done := make(chan error, 1)
+	o.listen = "127.0.0.1:0"
+	o.ready = func(p, _ string) { ready <- p }
+	go func() { done <- run(ctx, o, logs) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	})
+	select {
+	case addr := <-ready:
+		return addr, logs
+	case err := <-done:
+		t.Fatalf("run: %v", err)
+	}
+	return "", nil
+}
+
+// get sends a GET through the proxy and returns the body and Cache-Status.
+func get(t *testing.T, url string) (string, string) {
+	t.Helper()
+	client := &http.Client{Transport: &http.Transport{}}
+	defer client.Transport.(*http.Transport).CloseIdleConnections()
+	resp, err := client.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b), resp.Header.Get("Cache-Status")
+}
+
+// TestNewcomer: what a first-time user meets. CDN-Cache-Control governs by
+// default; a response that is not stored says why in the log and in
+// Cache-Status; when the origin goes down, a response within
+// stale-if-error is served; the proxy starts its redis-server where
+// -redis-listen says.
+func TestNewcomer(t *testing.T) {
+	t.Setenv("REDIS_URL", "")
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/cdn":
+			w.Header().Set("Cache-Control", "no-store")
+			w.Header().Set("CDN-Cache-Control", "max-age=60")
+		case "/plain": // no freshness information at all
+		case "/sie":
+			w.Header().Set("Cache-Control", "max-age=1, stale-if-error=600")
+			w.Header().Set("Age", "5")
+			w.Header().Set("ETag", `"v1"`)
+		}
+		io.WriteString(w, "page "+r.URL.Path)
+	}))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	redisAddr := ln.Addr().String()
+	ln.Close()
+	proxy, logs := startProxy(t, options{upstream: upstream.URL, redisListen: redisAddr, targetedField: "CDN-Cache-Control"})
+	if !strings.Contains(logs.String(), `msg="started redis-server" addr=`+redisAddr) {
+		t.Errorf("log does not show the redis-server on %s:\n%s", redisAddr, logs.String())
+	}
+
+	get(t, "http://"+proxy+"/cdn")
+	if _, status := get(t, "http://"+proxy+"/cdn"); !strings.HasPrefix(status, "tiercache; hit") {
+		t.Errorf("CDN-Cache-Control max-age over Cache-Control no-store: %q; want a hit", status)
+	}
+	if _, status := get(t, "http://"+proxy+"/plain"); status != "tiercache; fwd=uri-miss; fwd-status=200; detail=no-freshness" {
+		t.Errorf("no freshness: Cache-Status %q; want the reason no-freshness", status)
+	}
+	if !strings.Contains(logs.String(), "url=/plain status=200 cache=uri-miss why=no-freshness") {
+		t.Errorf("log line lacks the reason:\n%s", logs.String())
+	}
+
+	get(t, "http://"+proxy+"/sie") // stored, stale already
+	upstream.Close()               // the origin goes away
+	if body, status := get(t, "http://"+proxy+"/sie"); body != "page /sie" || !strings.Contains(status, "fwd-status=502; detail=stale-if-error") {
+		t.Errorf("origin down: %q %q; want the stale page with stale-if-error", body, status)
 	}
 }
