@@ -1,7 +1,6 @@
 package strategy_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -10,6 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/tiercache/tiercache/internal/testsource"
 	"github.com/tiercache/tiercache/strategy"
 	"github.com/tiercache/tiercache/tier"
 )
@@ -50,24 +50,6 @@ func (p panicBatchSource) StoreBatch(ctx context.Context, items map[string]Profi
 	return nil
 }
 
-// syncBuffer is a bytes.Buffer safe for the logger's and the test's use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestWriteBehindSourcePanics checks that a panic in the source's Store,
 // Remove or StoreBatch, run by the flusher, does not crash the process: it
 // is an error wrapping tier.ErrPanic with the panic's value and stack, which
@@ -98,7 +80,7 @@ func TestWriteBehindSourcePanics(t *testing.T) {
 			var (
 				mu   sync.Mutex
 				dead []strategy.FailedWrite[Profile]
-				logs syncBuffer
+				logs testsource.LogBuffer
 			)
 			w := newWriteBehind(t, newPatientStore(t), src, testOptions(t), strategy.WriteBehindConfig[Profile]{
 				MaxAttempts: 2,
