@@ -154,9 +154,10 @@ func TestCacheAsideVersioned(t *testing.T) {
 	}
 	// The source changes behind the cache's back (a bulk import, say).
 	src.put(Profile{ID: "1", Name: "ada", Version: 2})
+	before, _ := stores[0].NamespaceVersion(opts.Namespace).Get(ctx)
 	v, err := stores[0].NamespaceVersion(opts.Namespace).Bump(ctx)
-	if err != nil || v != 1 {
-		t.Fatalf("Bump = %d, %v; want 1", v, err)
+	if err != nil || v <= before {
+		t.Fatalf("Bump = %d, %v; want more than %d", v, err, before)
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for i, ca := range cas {

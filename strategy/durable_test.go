@@ -26,6 +26,7 @@ import (
 const (
 	childRedisEnv     = "TIERCACHE_WB_CHILD_REDIS"
 	childNamespaceEnv = "TIERCACHE_WB_CHILD_NAMESPACE"
+	childDefaultsEnv  = "TIERCACHE_WB_CHILD_DEFAULTS" // "1": default ClaimIdle and WriteTimeout
 	childWrites       = 600
 	childKeys         = 25
 )
@@ -112,14 +113,18 @@ func TestWriteBehindChild(t *testing.T) {
 	}
 	o := strategy.Options{Namespace: os.Getenv(childNamespaceEnv), Entity: "profile", Options: tier.Options{TTL: time.Minute}}
 	src := &hashSource{rdb: rdb, hash: sourceHash(o), delay: 2 * time.Millisecond}
-	w, err := strategy.NewWriteBehind(store, src, o, strategy.WriteBehindConfig[Profile]{
+	cfg := strategy.WriteBehindConfig[Profile]{
 		Durable:       true,
 		Consumer:      "child",
 		BatchSize:     10,
 		FlushInterval: 5 * time.Millisecond,
 		ClaimIdle:     10 * time.Second,
 		WriteTimeout:  2 * time.Second,
-	})
+	}
+	if os.Getenv(childDefaultsEnv) == "1" {
+		cfg.ClaimIdle, cfg.WriteTimeout = 0, 0
+	}
+	w, err := strategy.NewWriteBehind(store, src, o, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,13 +139,13 @@ func TestWriteBehindChild(t *testing.T) {
 	_, _ = io.Copy(io.Discard, os.Stdin) // until the parent kills us
 }
 
-// TestWriteBehindDurableSurvivesSIGKILL runs a durable WriteBehind in a child
-// process, kills it with SIGKILL while its flusher is writing, and checks
-// that a second instance completes every acknowledged write: the source ends
-// with exactly the last value of every key.
-func TestWriteBehindDurableSurvivesSIGKILL(t *testing.T) {
+// killChild runs TestWriteBehindChild in a child process for o's namespace
+// (with the default ClaimIdle and WriteTimeout when defaults), kills it with
+// SIGKILL once its flusher has written something, and returns the last
+// acknowledged value of every key and when it was killed.
+func killChild(t *testing.T, o strategy.Options, defaults bool) (map[string]string, time.Time) {
+	t.Helper()
 	ctx := ctxT(t)
-	o := testOptions(t)
 	rdb := shared.Client(t)
 	exe, err := os.Executable()
 	if err != nil {
@@ -148,6 +153,9 @@ func TestWriteBehindDurableSurvivesSIGKILL(t *testing.T) {
 	}
 	cmd := exec.Command(exe, "-test.run=^TestWriteBehindChild$", "-test.count=1")
 	cmd.Env = append(os.Environ(), childRedisEnv+"="+shared.Addr(), childNamespaceEnv+"="+o.Namespace)
+	if defaults {
+		cmd.Env = append(cmd.Env, childDefaultsEnv+"=1")
+	}
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -191,6 +199,7 @@ func TestWriteBehindDurableSurvivesSIGKILL(t *testing.T) {
 	// are still pending.
 	eventually(t, "the child's flusher wrote something", func() bool { return rdb.HLen(ctx, sourceHash(o)).Val() > 0 })
 	kill()
+	killedAt := time.Now()
 	stream := journalOf(o)
 	pending, err := rdb.XPending(ctx, stream, "tiercache").Result()
 	if err != nil {
@@ -202,6 +211,19 @@ func TestWriteBehindDurableSurvivesSIGKILL(t *testing.T) {
 	before, _ := rdb.HGetAll(ctx, sourceHash(o)).Result()
 	t.Logf("killed the child with %d journal entries pending; the source had %d of %d keys, %d with their last value",
 		pending.Count, len(before), len(want), countEqual(before, want))
+	return want, killedAt
+}
+
+// TestWriteBehindDurableSurvivesSIGKILL runs a durable WriteBehind in a child
+// process, kills it with SIGKILL while its flusher is writing, and checks
+// that a second instance completes every acknowledged write: the source ends
+// with exactly the last value of every key.
+func TestWriteBehindDurableSurvivesSIGKILL(t *testing.T) {
+	ctx := ctxT(t)
+	o := testOptions(t)
+	rdb := shared.Client(t)
+	want, _ := killChild(t, o, false)
+	stream := journalOf(o)
 
 	store := newPatientStore(t)
 	w := newWriteBehind(t, store, &hashSource{rdb: rdb, hash: sourceHash(o)}, o, strategy.WriteBehindConfig[Profile]{
@@ -229,6 +251,32 @@ func TestWriteBehindDurableSurvivesSIGKILL(t *testing.T) {
 			t.Errorf("Get(%s) = %+v, %v; want version %s", id, p, err, v)
 		}
 	}
+}
+
+// TestWriteBehindDurableRecoversWithinTenSeconds kills a durable
+// WriteBehind that runs with the default ClaimIdle and WriteTimeout, and
+// checks that another instance, also with the defaults and already running,
+// has put every acknowledged write in the source within 10 s of the kill.
+func TestWriteBehindDurableRecoversWithinTenSeconds(t *testing.T) {
+	ctx := ctxT(t)
+	o := testOptions(t)
+	rdb := shared.Client(t)
+	newWriteBehind(t, newPatientStore(t), &hashSource{rdb: rdb, hash: sourceHash(o)}, o,
+		strategy.WriteBehindConfig[Profile]{Durable: true})
+	want, killedAt := killChild(t, o, true)
+	const bound = 10 * time.Second
+	for {
+		got, err := rdb.HGetAll(ctx, sourceHash(o)).Result()
+		if err == nil && maps.Equal(got, want) {
+			break
+		}
+		if since := time.Since(killedAt); since > bound {
+			t.Fatalf("source %v after the kill = %v (%d of %d keys with their last value); want %v within %v",
+				since, got, countEqual(got, want), len(want), want, bound)
+		}
+		time.Sleep(20 * time.Millisecond) // polling the source: it has no signal
+	}
+	t.Logf("every acknowledged write was in the source %v after the kill", time.Since(killedAt))
 }
 
 func countEqual(got, want map[string]string) int {

@@ -32,6 +32,44 @@ type journal struct {
 	claimIdle time.Duration
 }
 
+// ErrJournalEviction is wrapped by NewWriteBehind's error when Durable is
+// set and Redis's maxmemory-policy may evict keys without a TTL (allkeys-lru,
+// allkeys-lfu, allkeys-random): under memory pressure such a Redis may
+// delete the journal, and with it acknowledged writes. Use a volatile-* or
+// noeviction policy for the journal's Redis, or set
+// WriteBehindConfig.AllowJournalEviction to accept the risk.
+var ErrJournalEviction = errors.New("strategy: Redis may evict the write-behind journal")
+
+// checkEviction returns an error wrapping ErrJournalEviction if a Redis
+// node that may hold the journal has an eviction policy that can evict it.
+func (j *journal) checkEviction(ctx context.Context) error {
+	check := func(ctx context.Context, c redis.UniversalClient) error {
+		info, err := c.Info(ctx, "memory").Result()
+		if err != nil {
+			return fmt.Errorf("strategy: read the maxmemory-policy of the journal's Redis: %w", err)
+		}
+		policy := infoField(info, "maxmemory_policy")
+		if strings.HasPrefix(policy, "allkeys-") {
+			return fmt.Errorf("%w: maxmemory-policy is %s (use noeviction or a volatile-* policy, or set AllowJournalEviction)", ErrJournalEviction, policy)
+		}
+		return nil
+	}
+	if cc, ok := j.rdb.(*redis.ClusterClient); ok {
+		return cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return check(ctx, c) })
+	}
+	return check(ctx, j.rdb)
+}
+
+// infoField returns the value of field in the text of an INFO reply.
+func infoField(info, field string) string {
+	for line := range strings.Lines(info) {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
 // journalGroup is the consumer group every WriteBehind instance joins.
 const journalGroup = "tiercache"
 
@@ -191,31 +229,69 @@ func parseStreamID(s string) (order, error) {
 }
 
 // The WriteBehind's side of its journal: the flusher acknowledges what the
-// source has, keeps its own entries from going idle, and claims the entries
-// of instances that died. Only the flusher goroutine calls these (and
-// Shutdown, once the flusher has stopped).
+// source has and claims the entries of instances that died; the heartbeat,
+// a goroutine of its own, keeps this instance's entries from going idle.
+
+// MinClaimIdle is the shortest WriteBehindConfig.ClaimIdle allowed.
+const MinClaimIdle = 100 * time.Millisecond
 
 // ack acknowledges journal entries, with those whose acknowledgement failed
 // before. Entries it cannot acknowledge are kept, retried on the next pass,
 // and kept from going idle by the heartbeat: claimed by another instance,
 // they would write an older value again.
 func (w *WriteBehind[V]) ack(ids []string) {
-	ids = append(w.unacked, ids...)
-	w.unacked = nil
+	ids = append(w.takeUnacked(), ids...)
+	if len(ids) == 0 {
+		return
+	}
 	ctx, cancel := w.callCtx()
 	defer cancel()
 	if err := w.journal.ack(ctx, ids); err != nil {
 		w.journalErrs.Add(1)
-		w.unacked = ids
+		w.ackMu.Lock()
+		w.unacked = append(w.unacked, ids...)
+		w.ackMu.Unlock()
+	}
+}
+
+// takeUnacked returns and forgets the entries whose acknowledgement failed.
+func (w *WriteBehind[V]) takeUnacked() []string {
+	w.ackMu.Lock()
+	defer w.ackMu.Unlock()
+	ids := w.unacked
+	w.unacked = nil
+	return ids
+}
+
+// beat is the heartbeat: every ClaimIdle/3 it resets the idle time of the
+// journal entries this instance holds, whatever the flusher is doing (a
+// source write may take up to WriteTimeout), so that no other instance
+// claims them while this one lives. Each touch is bounded by ClaimIdle/3.
+func (w *WriteBehind[V]) beat() {
+	stop := w.bg.Context().Done()
+	tick := time.NewTicker(w.cfg.ClaimIdle / 3)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		w.heartbeat()
 	}
 }
 
 // heartbeat resets the idle time of the journal entries this instance
 // holds, so that no other instance claims them.
 func (w *WriteBehind[V]) heartbeat() {
-	w.lastBeat = time.Now()
-	ids := append(slices.Clone(w.unacked), w.q.journalIDs()...)
-	ctx, cancel := w.callCtx()
+	w.ackMu.Lock()
+	ids := slices.Clone(w.unacked)
+	w.ackMu.Unlock()
+	ids = append(ids, w.q.journalIDs()...)
+	if len(ids) == 0 {
+		return
+	}
+	ctx, cancel := w.bg.Detach(context.Background(), min(w.cfg.WriteTimeout, w.cfg.ClaimIdle/3))
 	defer cancel()
 	if err := w.journal.touch(ctx, ids); err != nil {
 		w.journalErrs.Add(1)

@@ -3,8 +3,12 @@ package strategy
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
+	"runtime/debug"
 	"time"
+
+	"github.com/tiercache/tiercache/tier"
 )
 
 // run is the flusher: it writes the queue on every tick, when a batch is
@@ -57,12 +61,7 @@ func (w *WriteBehind[V]) flushDue(all bool) {
 	upTo := w.q.last()
 	for w.bg.Context().Err() == nil {
 		if w.journal != nil {
-			if time.Since(w.lastBeat) > w.cfg.ClaimIdle/3 {
-				w.heartbeat()
-			}
-			if len(w.unacked) > 0 {
-				w.ack(nil)
-			}
+			w.ack(nil) // retry failed acknowledgements, if any
 		}
 		batch := w.q.take(all, upTo)
 		if len(batch) == 0 {
@@ -94,7 +93,7 @@ func (w *WriteBehind[V]) writeBatch(batch []*wbOp[V]) {
 	var sets []int
 	for i, op := range batch {
 		if op.del {
-			errs[i] = w.src.Remove(ctx, op.id)
+			errs[i] = w.guard("Remove", func() error { return w.src.Remove(ctx, op.id) })
 		} else {
 			sets = append(sets, i)
 		}
@@ -104,13 +103,13 @@ func (w *WriteBehind[V]) writeBatch(batch []*wbOp[V]) {
 		for _, i := range sets {
 			items[batch[i].id] = batch[i].value
 		}
-		err := w.batcher.StoreBatch(ctx, items)
+		err := w.guard("StoreBatch", func() error { return w.batcher.StoreBatch(ctx, items) })
 		for _, i := range sets {
 			errs[i] = err
 		}
 	} else {
 		for _, i := range sets {
-			errs[i] = w.src.Store(ctx, batch[i].id, batch[i].value)
+			errs[i] = w.guard("Store", func() error { return w.src.Store(ctx, batch[i].id, batch[i].value) })
 		}
 	}
 	w.settle(batch, errs)
@@ -154,8 +153,32 @@ func (w *WriteBehind[V]) deadLetter(op *wbOp[V], err error) {
 		cancel()
 	}
 	if w.cfg.DeadLetter != nil {
-		w.cfg.DeadLetter(FailedWrite[V]{ID: op.id, Key: key, Value: op.value, Delete: op.del, Attempts: op.attempts, Err: err})
+		_ = w.guard("DeadLetter", func() error {
+			w.cfg.DeadLetter(FailedWrite[V]{ID: op.id, Key: key, Value: op.value, Delete: op.del, Attempts: op.attempts, Err: err})
+			return nil
+		})
 	}
+}
+
+// guard runs f, a call of user code (the source's writers, the dead-letter
+// hook) on a goroutine the WriteBehind owns: a panic in it must not crash
+// the process. It becomes an error wrapping tier.ErrPanic, with the panic's
+// value and stack, which then takes the path of any failed write (retries,
+// then DeadLetter); it is counted (WriteBehindStats.Panics) and logged
+// through WriteBehindConfig.Logger.
+func (w *WriteBehind[V]) guard(what string, f func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			w.panics.Add(1)
+			stack := debug.Stack()
+			err = fmt.Errorf("strategy: write-behind %s: %w: %v\n%s", what, tier.ErrPanic, p, stack)
+			if w.cfg.Logger != nil {
+				w.cfg.Logger.Error("tiercache: panic in write-behind "+what,
+					slog.Any("panic", p), slog.String("stack", string(stack)))
+			}
+		}
+	}()
+	return f()
 }
 
 // backoff is the wait before retry n (from 1): RetryBackoff doubled n-1

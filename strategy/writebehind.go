@@ -3,6 +3,7 @@ package strategy
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -56,14 +57,15 @@ type WriteBehind[V any] struct {
 	kick     chan struct{}    // wakes the flusher: a full batch may be waiting
 	flushReq chan struct{}    // wakes the flusher to write everything due
 
-	// Only the flusher goroutine touches these, and Shutdown once the
-	// flusher has stopped.
-	lastBeat time.Time
-	unacked  []string // entries whose acknowledgement failed
+	// ackMu guards unacked: journal entries whose acknowledgement failed,
+	// retried by the flusher and kept alive by the heartbeat.
+	ackMu   sync.Mutex
+	unacked []string
 
 	// Counters, updated atomically by anyone.
 	queued, written, batches, retries atomic.Uint64
 	dead, claimed, journalErrs        atomic.Uint64
+	panics                            atomic.Uint64
 }
 
 var _ Strategy[int] = (*WriteBehind[int])(nil)
@@ -96,8 +98,8 @@ func NewWriteBehind[V any](store *tier.Store, src Source[V], o Options, cfg Writ
 		if store.Redis() == nil {
 			return nil, fmt.Errorf("%w: Durable needs a Store with Redis", ErrConfig)
 		}
-		if cfg.ClaimIdle <= 2*cfg.WriteTimeout {
-			return nil, fmt.Errorf("%w: ClaimIdle %v must be more than twice WriteTimeout %v", ErrConfig, cfg.ClaimIdle, cfg.WriteTimeout)
+		if cfg.ClaimIdle < MinClaimIdle {
+			return nil, fmt.Errorf("%w: ClaimIdle %v is under %v", ErrConfig, cfg.ClaimIdle, MinClaimIdle)
 		}
 		consumer := cfg.Consumer
 		if consumer == "" {
@@ -110,9 +112,20 @@ func NewWriteBehind[V any](store *tier.Store, src Source[V], o Options, cfg Writ
 			consumer:  consumer,
 			claimIdle: cfg.ClaimIdle,
 		}
+		if !cfg.AllowJournalEviction {
+			ctx, cancel := context.WithTimeout(context.Background(), cfg.WriteTimeout)
+			err := w.journal.checkEviction(ctx)
+			cancel()
+			if err != nil {
+				return nil, err
+			}
+		}
 	}
 	w.q = newQueue[V](cfg.QueueSize, cfg.BatchSize, w.journal != nil)
 	w.bg.Go(w.run)
+	if w.journal != nil {
+		w.bg.Go(w.beat)
+	}
 	return w, nil
 }
 
@@ -258,10 +271,10 @@ func (w *WriteBehind[V]) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	err := w.Flush(ctx)
-	w.bg.Close()            // aborts the source call in progress, if any, and waits
-	if len(w.unacked) > 0 { // the flusher has stopped: its fields are ours
+	w.bg.Close()                                      // aborts the source call in progress, if any, and waits
+	if unacked := w.takeUnacked(); len(unacked) > 0 { // the flusher has stopped
 		actx, cancel := w.cleanupCtx(ctx)
-		if w.journal.ack(actx, w.unacked) != nil {
+		if w.journal.ack(actx, unacked) != nil {
 			w.journalErrs.Add(1) // these entries will be claimed and written again
 		}
 		cancel()
@@ -287,6 +300,7 @@ func (w *WriteBehind[V]) Stats() WriteBehindStats {
 		DeadLettered:  w.dead.Load(),
 		Claimed:       w.claimed.Load(),
 		JournalErrors: w.journalErrs.Load(),
+		Panics:        w.panics.Load(),
 		Pending:       n,
 		Oldest:        oldest,
 	}

@@ -232,7 +232,7 @@ func TestNewWriteBehindConfigErrors(t *testing.T) {
 		cfg   strategy.WriteBehindConfig[Profile]
 	}{
 		{"durable without redis", l1only, strategy.WriteBehindConfig[Profile]{Durable: true}},
-		{"claim idle too short", newPatientStore(t), strategy.WriteBehindConfig[Profile]{Durable: true, ClaimIdle: time.Second, WriteTimeout: time.Second}},
+		{"claim idle too short", newPatientStore(t), strategy.WriteBehindConfig[Profile]{Durable: true, ClaimIdle: strategy.MinClaimIdle - 1}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if _, err := strategy.NewWriteBehind(c.store, newMemSource(), testOptions(t), c.cfg); !errors.Is(err, strategy.ErrConfig) {

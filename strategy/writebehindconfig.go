@@ -1,6 +1,9 @@
 package strategy
 
-import "time"
+import (
+	"log/slog"
+	"time"
+)
 
 // Defaults of WriteBehindConfig's zero fields.
 const (
@@ -11,7 +14,7 @@ const (
 	DefaultMaxAttempts     = 5
 	DefaultRetryBackoff    = 100 * time.Millisecond
 	DefaultMaxRetryBackoff = 10 * time.Second
-	DefaultClaimIdle       = time.Minute
+	DefaultClaimIdle       = 6 * time.Second
 )
 
 // WriteBehindConfig configures a WriteBehind's queue, flusher and journal.
@@ -57,12 +60,28 @@ type WriteBehindConfig[V any] struct {
 	Durable bool
 	// ClaimIdle is how long a journaled write must have been left alone
 	// before another instance claims it. A live instance refreshes its own
-	// writes every ClaimIdle/3. It must be more than twice WriteTimeout.
-	// Zero means DefaultClaimIdle.
+	// writes every ClaimIdle/3 from a goroutine of their own, whatever its
+	// flusher is doing, and every instance looks for writes to claim every
+	// ClaimIdle/3: the writes of a process that dies reach the source within
+	// about ClaimIdle*4/3 plus FlushInterval (8.1 s with the defaults). A
+	// live instance whose Redis calls stall for ClaimIdle may see its writes
+	// claimed and written twice. Zero means DefaultClaimIdle; less than
+	// MinClaimIdle is an error.
 	ClaimIdle time.Duration
 	// Consumer names this instance in the journal's consumer group. Empty
 	// means the Store's InstanceID.
 	Consumer string
+	// AllowJournalEviction lets a durable WriteBehind start on a Redis
+	// whose maxmemory-policy may evict its journal (allkeys-*), accepting
+	// that acknowledged writes are lost if it does. Without it, such a Redis
+	// (or one whose policy cannot be read) makes NewWriteBehind fail: see
+	// ErrJournalEviction.
+	AllowJournalEviction bool
+
+	// Logger receives a line for every panic recovered from the source's
+	// writers or DeadLetter (with its value and stack). Nil means panics are
+	// only counted (WriteBehindStats.Panics) and handed on as errors.
+	Logger *slog.Logger
 }
 
 func (c WriteBehindConfig[V]) withDefaults() WriteBehindConfig[V] {
@@ -114,6 +133,7 @@ type WriteBehindStats struct {
 	DeadLettered  uint64 // writes given up (handed to DeadLetter)
 	Claimed       uint64 // journaled writes taken over from other instances
 	JournalErrors uint64 // failed journal acknowledgements, heartbeats and claims
+	Panics        uint64 // panics recovered from the source's writers and DeadLetter (see tier.ErrPanic)
 	Pending       int    // distinct ids waiting or being written now
 	// Oldest is the age of the oldest write not yet in the source, counted
 	// from its Set or Delete (for a claimed write, from its journal entry),

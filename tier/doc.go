@@ -64,7 +64,8 @@
 //
 // DeletePattern deletes by Redis glob pattern with SCAN and UNLINK on every
 // master, and clears every instance's L1. NamespaceVersion keeps a
-// namespace's version in Redis (INCR): building keys under the current
+// namespace's version in Redis (versions never repeat, even if the key is
+// lost; the key's TTL is renewed by use): building keys under the current
 // version (strategy.Options.Versioned, or keys.Namespace.Versioned) makes a
 // Bump an O(1) invalidation of the whole namespace on every instance. Each
 // Store also reads the version from Redis again once every L1TTLCap (on a

@@ -2,10 +2,10 @@ package tier
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"sync/atomic"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -15,6 +15,42 @@ import (
 // never collides with a cached key, and no pattern DeletePattern accepts
 // (which must start with a literal namespace) matches it.
 const versionKeyPrefix = "\x1ftiercache\x1fversion\x1f"
+
+// versionTTL is the life of a version key, renewed by every read (each
+// instance reads it at least once every L1TTLCap while it uses the
+// namespace) and every bump: the key of a namespace nobody uses goes away.
+const versionTTL = 7 * 24 * time.Hour
+
+// Versions never repeat, so that no version key lost to eviction or expiry
+// can bring back entries written under an older version: a version is
+// never less than Redis's clock in milliseconds when it was made, and a bump
+// makes it at least one more than the one it replaces. A missing key is
+// made anew with the clock's reading, which is past every version made
+// before (unless Redis's clock goes back, or a namespace is bumped more
+// than once per millisecond for long).
+var (
+	// readVersion returns the version, making it if it is missing, and
+	// renews its TTL (ARGV[1], milliseconds).
+	readVersion = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if not v then
+  local t = redis.call('TIME')
+  v = string.format('%.0f', t[1] * 1000 + math.floor(t[2] / 1000))
+  redis.call('SET', KEYS[1], v, 'PX', ARGV[1])
+  return v
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return v`)
+	// bumpVersion moves the version to the later of one more than it and
+	// the clock, and returns it.
+	bumpVersion = redis.NewScript(`
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+local t = redis.call('TIME')
+local n = math.max(cur + 1, t[1] * 1000 + math.floor(t[2] / 1000))
+local v = string.format('%.0f', n)
+redis.call('SET', KEYS[1], v, 'PX', ARGV[1])
+return v`)
+)
 
 // NamespaceVersion is the current version of one namespace, shared by the
 // fleet through a counter in Redis. Building keys under the current version
@@ -61,8 +97,9 @@ func (s *Store) loadedVersion(name string) *NamespaceVersion {
 // Name returns the namespace's name.
 func (v *NamespaceVersion) Name() string { return v.name }
 
-// Get returns the namespace's current version: 0 until it is first bumped.
-// Once known it is answered from memory, except that the first call at
+// Get returns the namespace's current version. With Redis, the first use
+// of a namespace makes its version (Redis's clock in milliseconds); without
+// Redis it is 0 until first bumped. Once known it is answered from memory, except that the first call at
 // least L1TTLCap after the last read from Redis reads it again (a failure
 // there keeps the version known and is tried again L1TTLCap later). Until
 // the version is known it is read from Redis; if that fails, Get returns 0
@@ -82,29 +119,30 @@ func (v *NamespaceVersion) Get(ctx context.Context) (uint64, error) {
 	return v.v.Load(), err
 }
 
-// Bump increments the namespace's version in Redis (INCR), tells every
-// instance, and returns the new version.
+// Bump moves the namespace's version in Redis to a new one (greater than
+// every version it had; see readVersion), tells every instance, and returns
+// the new version.
 func (v *NamespaceVersion) Bump(ctx context.Context) (uint64, error) {
 	if v.s.l2 == nil {
 		n := v.v.Add(1)
 		v.known.Store(true)
 		return n, nil
 	}
-	var n int64
+	var n uint64
 	err := v.s.l2.call(ctx, func(ctx context.Context) (err error) {
-		n, err = v.s.cfg.Redis.Incr(ctx, versionKeyPrefix+v.name).Result()
+		n, err = bumpVersion.Run(ctx, v.s.cfg.Redis, []string{versionKeyPrefix + v.name}, versionTTL.Milliseconds()).Uint64()
 		return err
 	})
 	if err != nil {
 		v.s.l2Error(err)
 		return 0, fmt.Errorf("tier: bump version of namespace %q: %w", v.name, err)
 	}
-	v.observe(uint64(n))
+	v.observe(n)
 	v.s.stats.namespaceBumps.Add(1)
 	if v.s.bus != nil {
-		v.s.bus.publishVersion(v.name, uint64(n))
+		v.s.bus.publishVersion(v.name, n)
 	}
-	return uint64(n), nil
+	return n, nil
 }
 
 // recheck reads the version from Redis again if this caller is the first
@@ -133,10 +171,10 @@ func (v *NamespaceVersion) reload(ctx context.Context) error {
 	next := v.nextCheck()
 	var n uint64
 	err := v.s.l2.call(ctx, func(ctx context.Context) (err error) {
-		n, err = v.s.cfg.Redis.Get(ctx, versionKeyPrefix+v.name).Uint64()
+		n, err = readVersion.Run(ctx, v.s.cfg.Redis, []string{versionKeyPrefix + v.name}, versionTTL.Milliseconds()).Uint64()
 		return err
 	})
-	if err != nil && !errors.Is(err, redis.Nil) {
+	if err != nil {
 		v.s.l2Error(err) // not for ErrBreakerOpen
 		return fmt.Errorf("tier: read version of namespace %q: %w", v.name, err)
 	}
