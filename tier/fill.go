@@ -1,6 +1,7 @@
 package tier
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -107,12 +108,18 @@ func (s *Store) fetch(ctx context.Context, r *fillRead, first *l2Read) (flightRe
 			if s.cfg.FillWait < 0 || !time.Now().Before(deadline) {
 				return s.loadAndStage(ctx, r, nil, nil) // fill lock off, or holder too slow: load, do not fill
 			}
-			if !marking {
+			own := bytes.HasPrefix(env.payload, s.leasePrefix)
+			if own && wake == nil {
+				// This process's own fill, still landing (its flight was
+				// forgotten by an invalidation or a clear): land wakes us.
+				wake = s.waiters.add(r.key)
+				marking = false
+			} else if !own && !marking {
 				marking = true // mark it before waiting
 				continue
 			}
 			s.stats.fillWaits.Add(1)
-			if err := s.awaitFill(ctx, r, wake, deadline, waits); err != nil {
+			if err := s.awaitFill(ctx, r, wake, deadline, waits, own); err != nil {
 				return flightResult{}, nil, err
 			}
 			wake = nil // consumed or removed by awaitFill
@@ -206,6 +213,7 @@ func (s *Store) land(ctx context.Context, r *fillRead, fill *l2Fill) {
 	case waited && s.bus != nil:
 		s.bus.publish(r.key)
 	}
+	s.waiters.wake(r.key) // a flight of this process that met this lease
 }
 
 // releaseLease gives up this process's lease after a failed load, so that
@@ -222,6 +230,7 @@ func (s *Store) releaseLease(ctx context.Context, key string, lease []byte) {
 	if released && s.bus != nil {
 		s.bus.publish(key)
 	}
+	s.waiters.wake(key)
 }
 
 // releaseLeaseLater takes back a lease whose SET may or may not have

@@ -90,12 +90,14 @@ const (
 
 // awaitFill waits until another process's fill of r's key is announced
 // (ch, from fillWaiters.add, is closed), or the poll delay for the waits-th
-// wait has passed, or deadline. It then renews r's fence ticket: what the
+// wait has passed, or deadline. own says the lease is this process's: its
+// fill wakes ch without the bus, and the short poll covers a fill that
+// landed just before ch was registered. It then renews r's fence ticket: what the
 // flight reads next is read after the announcement, which invalidated the
 // key.
-func (s *Store) awaitFill(ctx context.Context, r *fillRead, ch chan struct{}, deadline time.Time, waits int) error {
+func (s *Store) awaitFill(ctx context.Context, r *fillRead, ch chan struct{}, deadline time.Time, waits int, own bool) error {
 	first, most := pollFirst, pollMax
-	if s.bus != nil && s.bus.listening(r.key) {
+	if !own && s.bus != nil && s.bus.listening(r.key) {
 		first, most = pollFirstListening, pollMaxListening
 	}
 	d := min(first<<min(waits, 16), most, time.Until(deadline))

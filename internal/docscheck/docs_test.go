@@ -435,7 +435,8 @@ func TestCheckCatches(t *testing.T) {
 		{"`BreakerFailures` (6)", true},
 		{"`L1MaxCostBytes` (default 64 MiB)", false},
 		{"`HeuristicFraction` (10 %)", false},
-		{"`ClaimIdle` (default 1 minute)", false},
+		{"`ClaimIdle` (default 6 s)", false},
+		{"`ClaimIdle` (default 1 minute)", true},
 	} {
 		if got := c.checkValues(tt.text); (len(got) > 0) != tt.bad {
 			t.Errorf("checkValues(%q) = %q; want bad = %v", tt.text, got, tt.bad)
