@@ -26,17 +26,45 @@ func (c *Cache) keyFor(scheme, host string, u *url.URL) string {
 	if path == "" {
 		path = "/"
 	}
-	host = strings.ToLower(host)
-	var b strings.Builder
-	b.Grow(len(c.cfg.KeyPrefix) + len(host) + len(path) + len(query) + 32)
-	b.WriteString(c.cfg.KeyPrefix)
 	var scratch [20]byte
-	for _, part := range [...]string{"GET", strings.ToLower(scheme), host, path, query} {
+	parts := [...]string{"GET", scheme, host, path, query}
+	n := len(c.cfg.KeyPrefix)
+	for _, part := range parts {
+		n += decimalLen(len(part)) + 1 + len(part)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(c.cfg.KeyPrefix)
+	for i, part := range parts {
 		b.Write(strconv.AppendInt(scratch[:0], int64(len(part)), 10))
 		b.WriteByte(':')
-		b.WriteString(part)
+		if i == 1 || i == 2 { // scheme and host are case-insensitive (RFC 3986 §6.2.2.1)
+			writeLower(&b, part)
+		} else {
+			b.WriteString(part)
+		}
 	}
 	return b.String()
+}
+
+// decimalLen returns the number of decimal digits of n >= 0.
+func decimalLen(n int) int {
+	d := 1
+	for ; n >= 10; n /= 10 {
+		d++
+	}
+	return d
+}
+
+// writeLower writes s to b in ASCII lower case.
+func writeLower(b *strings.Builder, s string) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; 'A' <= c && c <= 'Z' {
+			b.WriteString(strings.ToLower(s))
+			return
+		}
+	}
+	b.WriteString(s)
 }
 
 // variantKey returns the key of the variant of primary (whose marker holds
