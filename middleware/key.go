@@ -36,7 +36,7 @@ func (c *Cache) keyFor(scheme, host string, u *url.URL) string {
 	b.Grow(n)
 	b.WriteString(c.cfg.KeyPrefix)
 	for i, part := range parts {
-		b.Write(strconv.AppendInt(scratch[:0], int64(len(part)), 10))
+		b.Write(appendLen(scratch[:0], len(part)))
 		b.WriteByte(':')
 		if i == 1 || i == 2 { // scheme and host are case-insensitive (RFC 3986 §6.2.2.1)
 			writeLower(&b, part)
@@ -45,6 +45,18 @@ func (c *Cache) keyFor(scheme, host string, u *url.URL) string {
 		}
 	}
 	return b.String()
+}
+
+// appendLen appends n >= 0 in decimal; lengths below 100, the common case,
+// without strconv's general path.
+func appendLen(b []byte, n int) []byte {
+	switch {
+	case n < 10:
+		return append(b, byte('0'+n))
+	case n < 100:
+		return append(b, byte('0'+n/10), byte('0'+n%10))
+	}
+	return strconv.AppendInt(b, int64(n), 10)
 }
 
 // decimalLen returns the number of decimal digits of n >= 0.
