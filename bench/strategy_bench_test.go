@@ -77,7 +77,7 @@ func (s *countingSource) Remove(_ context.Context, id string) error {
 var benchNS atomic.Int64
 
 func benchOptions() strategy.Options {
-	return strategy.Options{Namespace: fmt.Sprintf("bench%d", benchNS.Add(1)), Entity: "item", TTL: time.Hour}
+	return strategy.Options{Namespace: fmt.Sprintf("bench%d", benchNS.Add(1)), Entity: "item", Options: tier.Options{TTL: time.Hour}}
 }
 
 func benchStore(b *testing.B) *tier.Store {
@@ -121,14 +121,14 @@ func BenchmarkStrategySet(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			return s, s.Close
+			return s, s.Shutdown
 		}},
 		{"WriteBehind/durable", func(b *testing.B, store *tier.Store, src *countingSource) (strategy.Strategy[benchItem], func(context.Context) error) {
 			s, err := strategy.NewWriteBehind[benchItem](store, src, benchOptions(), strategy.WriteBehindConfig[benchItem]{Durable: true})
 			if err != nil {
 				b.Fatal(err)
 			}
-			return s, s.Close
+			return s, s.Shutdown
 		}},
 	}
 	for _, delay := range []time.Duration{0, time.Millisecond} {

@@ -102,12 +102,14 @@ func newTiercache(tb testing.TB, c subjectConfig) subject {
 		tb.Fatalf("tier.New: %v", err)
 	}
 	s, err := strategy.NewCacheAside[Product](store, c.src, strategy.Options{
-		Namespace: "bench", Entity: "product", TTL: ttl,
+		Namespace: "bench",
+		Entity:    "product",
+		Options:   tier.Options{TTL: ttl},
 	})
 	if err != nil {
 		tb.Fatalf("NewCacheAside: %v", err)
 	}
-	return &tiercacheSubject{store: store, s: s, opts: tier.Options{Decode: tier.DecodeAs[Product](), TTL: ttl}}
+	return &tiercacheSubject{store: store, s: s, opts: tier.Options{TTL: ttl}}
 }
 
 func (t *tiercacheSubject) Get(ctx context.Context, id, _ string) (Product, error) {

@@ -167,7 +167,7 @@ func newStrategy(b *testing.B, cfg tier.Config) (*strategy.CacheAside[Product], 
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = store.Close() })
-	s, err := strategy.NewCacheAside[Product](store, &source{}, strategy.Options{Namespace: "bench", Entity: "product", TTL: ttl})
+	s, err := strategy.NewCacheAside[Product](store, &source{}, strategy.Options{Namespace: "bench", Entity: "product", Options: tier.Options{TTL: ttl}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -8,8 +8,9 @@
 // that the library's go.mod never requires either client.
 //
 // Counters returns the table both adapters export: one row per
-// (metric, labels) pair, read from a tier.Stats snapshot. A figure added to
-// tier.Stats is exported by adding one row.
+// (metric, labels) pair, read from a tier.Stats snapshot and named by the
+// tags of tier.Stats's fields: a figure added to tier.Stats, with its tags,
+// is exported without a change here.
 //
 // Latency histograms are fed by tier.Config.ObserveRead, which the Store
 // calls after every read with the tier that answered: Hook turns an Observer
@@ -19,4 +20,7 @@
 // A write-behind queue's depth and oldest write are read through
 // QueueReader, which strategy.WriteBehind implements for every value type,
 // so that the adapters need not know the type.
+//
+// Registry is the set of named Stores and queues an adapter exports; both
+// adapters embed it, so that registering works the same in each.
 package metrics

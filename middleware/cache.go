@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tiercache/tiercache/internal/background"
 	"github.com/tiercache/tiercache/tier"
 )
 
@@ -24,11 +25,7 @@ type Cache struct {
 
 	revalidating sync.Map // keys with a background revalidation running
 
-	mu       sync.Mutex // guards closed and bg.Add
-	closed   bool
-	bg       sync.WaitGroup
-	closing  context.Context
-	shutdown context.CancelFunc
+	bg background.Group // background revalidations and transport handlers
 }
 
 // New returns a Cache that keeps responses in store. A nil cfg means the
@@ -40,7 +37,6 @@ func New(store *tier.Store, cfg *Config) (*Cache, error) {
 	}
 	c := &Cache{store: store, cfg: cfg.withDefaults()}
 	c.readOpts = tier.Options{Decode: c.decode, TTLJitter: -1}
-	c.closing, c.shutdown = context.WithCancel(context.Background())
 	if store.Redis() == nil {
 		c.tags.local = make(map[string]map[string]time.Time)
 	}
@@ -50,33 +46,13 @@ func New(store *tier.Store, cfg *Config) (*Cache, error) {
 // Close stops the background revalidations and waits for them. Handlers
 // keep serving after Close, without starting background work.
 func (c *Cache) Close() error {
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return nil
-	}
-	c.closed = true
-	c.mu.Unlock()
-	c.shutdown()
-	c.bg.Wait()
+	c.bg.Close()
 	return nil
 }
 
 // goBackground runs f in a goroutine the Cache owns (Close waits for it),
 // unless the Cache is closed.
-func (c *Cache) goBackground(f func()) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		return false
-	}
-	c.bg.Add(1)
-	go func() {
-		defer c.bg.Done()
-		f()
-	}()
-	return true
-}
+func (c *Cache) goBackground(f func()) bool { return c.bg.Go(f) }
 
 // Handler returns next wrapped by the cache.
 func (c *Cache) Handler(next http.Handler) http.Handler {

@@ -490,7 +490,7 @@ func (h *handler) revalidateAsync(r *http.Request, key string, lk lookupResult) 
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), c.cfg.RevalidateTimeout)
-	stop := context.AfterFunc(c.closing, cancel)
+	stop := context.AfterFunc(c.bg.Context(), cancel)
 	req := revalidation(ctx, r, lk.e)
 	started := c.goBackground(func() {
 		defer c.revalidating.Delete(lk.key)

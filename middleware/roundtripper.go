@@ -92,7 +92,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	pr, pw := io.Pipe()
 	rw := &pipeWriter{header: http.Header{}, pw: pw, ready: make(chan struct{})}
-	stop := context.AfterFunc(t.c.closing, cancel)
+	stop := context.AfterFunc(t.c.bg.Context(), cancel)
 	started := t.c.goBackground(func() {
 		defer stop()
 		defer func() {

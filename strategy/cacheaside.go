@@ -17,37 +17,46 @@ import (
 // tolerate a cache miss after each write: search results, catalogue pages,
 // reference data.
 type CacheAside[V any] struct {
-	b    binding[V]
-	src  Source[V]
-	load tier.Loader // bound once: passing it allocates nothing
+	b   binding[V]
+	src Writer[V] // nil for a read-only source
 }
 
 var _ Strategy[int] = (*CacheAside[int])(nil)
 
-// NewCacheAside returns a cache-aside strategy for one data type.
-func NewCacheAside[V any](store *tier.Store, src Source[V], o Options) (*CacheAside[V], error) {
+// NewCacheAside returns a cache-aside strategy for one data type. src needs
+// only a Loader (a LoaderFunc will do); Set and Delete need it to be a
+// Writer too and return ErrReadOnly otherwise.
+func NewCacheAside[V any](store *tier.Store, src Loader[V], o Options) (*CacheAside[V], error) {
 	if src == nil {
 		return nil, fmt.Errorf("%w: nil source", ErrConfig)
 	}
-	b, err := newBinding[V](store, o)
+	b, err := newBinding(store, o, src.Load)
 	if err != nil {
 		return nil, err
 	}
-	c := &CacheAside[V]{b: b, src: src}
-	c.load = c.b.loader(src)
-	return c, nil
+	return &CacheAside[V]{b: b, src: writerOf(src)}, nil
 }
 
 // Get returns the value of id. A fresh L1 hit allocates nothing. Errors: an
 // invalid id (wrapping a keys error), ErrNotFound, or the source's error;
 // cache failures are never returned.
 func (c *CacheAside[V]) Get(ctx context.Context, id string) (V, error) {
-	return c.b.get(ctx, id, c.load)
+	return c.b.get(ctx, id)
+}
+
+// Lookup is Get that also reports the tier that answered (tier.TierL1,
+// TierL2 or TierSource), for logs and tests; it allocates nothing more than
+// Get.
+func (c *CacheAside[V]) Lookup(ctx context.Context, id string) (V, tier.Tier, error) {
+	return c.b.lookup(ctx, id)
 }
 
 // Set writes v to the source, then invalidates id in the cache. A source
 // error is returned and the cache is left as it was.
 func (c *CacheAside[V]) Set(ctx context.Context, id string, v V) error {
+	if c.src == nil {
+		return ErrReadOnly
+	}
 	key, err := c.b.keyFor(ctx, id)
 	if err != nil {
 		return err
@@ -60,6 +69,9 @@ func (c *CacheAside[V]) Set(ctx context.Context, id string, v V) error {
 
 // Delete removes id from the source, then from the cache.
 func (c *CacheAside[V]) Delete(ctx context.Context, id string) error {
+	if c.src == nil {
+		return ErrReadOnly
+	}
 	key, err := c.b.keyFor(ctx, id)
 	if err != nil {
 		return err

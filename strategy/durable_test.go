@@ -110,7 +110,7 @@ func TestWriteBehindChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := strategy.Options{Namespace: os.Getenv(childNamespaceEnv), Entity: "profile", TTL: time.Minute}
+	o := strategy.Options{Namespace: os.Getenv(childNamespaceEnv), Entity: "profile", Options: tier.Options{TTL: time.Minute}}
 	src := &hashSource{rdb: rdb, hash: sourceHash(o), delay: 2 * time.Millisecond}
 	w, err := strategy.NewWriteBehind(store, src, o, strategy.WriteBehindConfig[Profile]{
 		Durable:       true,
@@ -277,8 +277,8 @@ func TestWriteBehindDurableClaimsAfterIdle(t *testing.T) {
 	}
 	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel()
-	if err := a.Close(short); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Close with a hung source = %v; want context.DeadlineExceeded", err)
+	if err := a.Shutdown(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown with a hung source = %v; want context.DeadlineExceeded", err)
 	}
 
 	src := newWBSource()

@@ -102,8 +102,8 @@ func ExampleNewWriteBehind() {
 	p, _ := sessions.Get(ctx, "s1") // the cache has the write at once
 	fmt.Println("read:", p.Version, "source writes so far:", db.stores.Load())
 
-	// Close flushes: the 100 Sets reach the source as one write.
-	if err := sessions.Close(ctx); err != nil {
+	// Shutdown flushes: the 100 Sets reach the source as one write.
+	if err := sessions.Shutdown(ctx); err != nil {
 		panic(err)
 	}
 	stored, _ := db.get("s1")
@@ -126,12 +126,14 @@ func ExampleNewRefreshAhead() {
 	products, err := strategy.NewRefreshAhead[Profile](store, catalogue, strategy.Options{
 		Namespace: "shop",
 		Entity:    "product",
-		TTL:       10 * time.Minute,
-		// A read in the last quarter of the TTL returns the cached value at
-		// once and reloads the key in the background.
-		RefreshAfter: 0.75,
-		// If the catalogue is down, serve the last value for another hour.
-		StaleIfError: time.Hour,
+		Options: tier.Options{
+			TTL: 10 * time.Minute,
+			// A read in the last quarter of the TTL returns the cached value
+			// at once and reloads the key in the background.
+			RefreshAfter: 0.75,
+			// If the catalogue is down, serve the last value for another hour.
+			StaleIfError: time.Hour,
+		},
 	})
 	if err != nil {
 		panic(err)

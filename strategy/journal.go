@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -187,4 +188,99 @@ func parseStreamID(s string) (order, error) {
 		return order{}, fmt.Errorf("strategy: bad stream id %q: %w", s, err)
 	}
 	return order{ms, seq}, nil
+}
+
+// The WriteBehind's side of its journal: the flusher acknowledges what the
+// source has, keeps its own entries from going idle, and claims the entries
+// of instances that died. Only the flusher goroutine calls these (and
+// Shutdown, once the flusher has stopped).
+
+// ack acknowledges journal entries, with those whose acknowledgement failed
+// before. Entries it cannot acknowledge are kept, retried on the next pass,
+// and kept from going idle by the heartbeat: claimed by another instance,
+// they would write an older value again.
+func (w *WriteBehind[V]) ack(ids []string) {
+	ids = append(w.unacked, ids...)
+	w.unacked = nil
+	ctx, cancel := w.callCtx()
+	defer cancel()
+	if err := w.journal.ack(ctx, ids); err != nil {
+		w.journalErrs.Add(1)
+		w.unacked = ids
+	}
+}
+
+// heartbeat resets the idle time of the journal entries this instance
+// holds, so that no other instance claims them.
+func (w *WriteBehind[V]) heartbeat() {
+	w.lastBeat = time.Now()
+	ids := append(slices.Clone(w.unacked), w.q.journalIDs()...)
+	ctx, cancel := w.callCtx()
+	defer cancel()
+	if err := w.journal.touch(ctx, ids); err != nil {
+		w.journalErrs.Add(1)
+	}
+}
+
+// recover claims the journal entries of instances that died and queues
+// them, oldest first, so that the last write of each id wins.
+func (w *WriteBehind[V]) recover() {
+	ctx, cancel := w.callCtx()
+	msgs, err := w.journal.claim(ctx)
+	if err != nil {
+		w.journalErrs.Add(1)
+	}
+	if err := w.journal.prune(ctx); err != nil {
+		w.journalErrs.Add(1)
+	}
+	cancel()
+	if len(msgs) == 0 {
+		return
+	}
+	var (
+		bad []string
+		ops = make([]*wbOp[V], 0, len(msgs))
+	)
+	for _, m := range msgs {
+		op, err := w.decodeEntry(m.ID, m.Values)
+		if err != nil {
+			bad = append(bad, m.ID)
+			continue
+		}
+		ops = append(ops, op)
+	}
+	w.claimed.Add(uint64(len(ops)))
+	w.q.enqueueClaimed(ops)
+	if len(bad) > 0 {
+		// Entries this version cannot read: acknowledge them, counted, so
+		// that they do not circle between instances forever.
+		w.dead.Add(uint64(len(bad)))
+		w.ack(bad)
+	}
+}
+
+// decodeEntry rebuilds a queued write from a journal entry.
+func (w *WriteBehind[V]) decodeEntry(sid string, f map[string]any) (*wbOp[V], error) {
+	o, err := parseStreamID(sid)
+	if err != nil {
+		return nil, err
+	}
+	id, _ := f[fieldID].(string)
+	kind, _ := f[fieldOp].(string)
+	if _, err := w.b.ns.Key(w.b.entity, id); err != nil {
+		return nil, fmt.Errorf("strategy: journal entry %s: %w", sid, err)
+	}
+	op := &wbOp[V]{id: id, order: o, journal: []string{sid}, claimed: true, queuedAt: time.UnixMilli(int64(o.ms))}
+	switch kind {
+	case opDelete:
+		op.del = true
+	case opSet:
+		payload, _ := f[fieldValue].(string)
+		if err := w.codec.Unmarshal([]byte(payload), &op.value); err != nil {
+			return nil, fmt.Errorf("strategy: journal entry %s: %w", sid, err)
+		}
+	default:
+		return nil, fmt.Errorf("strategy: journal entry %s: unknown op %q", sid, kind)
+	}
+	return op, nil
 }

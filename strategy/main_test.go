@@ -88,7 +88,7 @@ var nsSeq atomic.Int64
 // testOptions returns Options in a namespace no other test uses.
 func testOptions(t testing.TB) strategy.Options {
 	name := strings.NewReplacer("/", ".", "#", ".", " ", ".", ":", ".").Replace(t.Name())
-	return strategy.Options{Namespace: fmt.Sprintf("t%d-%s", nsSeq.Add(1), name), Entity: "profile", TTL: time.Minute}
+	return strategy.Options{Namespace: fmt.Sprintf("t%d-%s", nsSeq.Add(1), name), Entity: "profile", Options: tier.Options{TTL: time.Minute}}
 }
 
 func newStore(t testing.TB) *tier.Store {

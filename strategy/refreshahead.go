@@ -26,44 +26,54 @@ import (
 // reload, and which may be up to one TTL old: a product catalogue, prices
 // fetched from another service, feature flags, configuration.
 type RefreshAhead[V any] struct {
-	b    binding[V]
-	src  Source[V]
-	load tier.Loader
+	b   binding[V]
+	src Writer[V] // nil for a read-only source
 }
 
 var _ Strategy[int] = (*RefreshAhead[int])(nil)
 
 // NewRefreshAhead returns a refresh-ahead strategy for one data type. A zero
-// o.RefreshAfter means DefaultRefreshAfter.
-func NewRefreshAhead[V any](store *tier.Store, src Source[V], o Options) (*RefreshAhead[V], error) {
+// o.RefreshAfter means DefaultRefreshAfter. src needs only a Loader (a
+// LoaderFunc will do); Set and Delete need it to be a Writer too and return
+// ErrReadOnly otherwise.
+func NewRefreshAhead[V any](store *tier.Store, src Loader[V], o Options) (*RefreshAhead[V], error) {
 	if src == nil {
 		return nil, fmt.Errorf("%w: nil source", ErrConfig)
 	}
 	if o.RefreshAfter == 0 {
 		o.RefreshAfter = DefaultRefreshAfter
 	}
-	b, err := newBinding[V](store, o)
+	b, err := newBinding(store, o, src.Load)
 	if err != nil {
 		return nil, err
 	}
-	r := &RefreshAhead[V]{b: b, src: src}
-	r.load = r.b.loader(src)
-	return r, nil
+	return &RefreshAhead[V]{b: b, src: writerOf(src)}, nil
 }
 
 // Get returns the value of id. A read past the refresh point returns the
 // cached value at once and starts the key's background reload. A fresh L1
 // hit allocates nothing.
 func (r *RefreshAhead[V]) Get(ctx context.Context, id string) (V, error) {
-	return r.b.get(ctx, id, r.load)
+	return r.b.get(ctx, id)
+}
+
+// Lookup is Get that also reports the tier that answered.
+func (r *RefreshAhead[V]) Lookup(ctx context.Context, id string) (V, tier.Tier, error) {
+	return r.b.lookup(ctx, id)
 }
 
 // Set stores v in the source, then in L2 and L1, as WriteThrough does.
 func (r *RefreshAhead[V]) Set(ctx context.Context, id string, v V) error {
+	if r.src == nil {
+		return ErrReadOnly
+	}
 	return r.b.write(ctx, r.src, id, v)
 }
 
 // Delete removes id from the source, then from L2 and L1.
 func (r *RefreshAhead[V]) Delete(ctx context.Context, id string) error {
+	if r.src == nil {
+		return ErrReadOnly
+	}
 	return r.b.remove(ctx, r.src, id)
 }

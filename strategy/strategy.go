@@ -23,14 +23,34 @@ type Strategy[V any] interface {
 	Delete(ctx context.Context, id string) error
 }
 
-// Source is the system of record behind a Strategy.
-type Source[V any] interface {
+// Loader reads the system of record behind a Strategy: all a read-only data
+// type needs (CacheAside and RefreshAhead take one).
+type Loader[V any] interface {
 	// Load returns the value of id, or ErrNotFound.
 	Load(ctx context.Context, id string) (V, error)
+}
+
+// LoaderFunc adapts a function to a Loader.
+type LoaderFunc[V any] func(ctx context.Context, id string) (V, error)
+
+// Load calls f.
+func (f LoaderFunc[V]) Load(ctx context.Context, id string) (V, error) { return f(ctx, id) }
+
+// Writer writes the system of record. It is an optional interface of a
+// Loader: CacheAside and RefreshAhead use it for Set and Delete when the
+// source has it (ErrReadOnly otherwise); WriteThrough and WriteBehind need
+// a whole Source.
+type Writer[V any] interface {
 	// Store writes v as the value of id.
 	Store(ctx context.Context, id string, v V) error
 	// Remove deletes id; removing a missing id is not an error.
 	Remove(ctx context.Context, id string) error
+}
+
+// Source is a system of record that strategies both read and write.
+type Source[V any] interface {
+	Loader[V]
+	Writer[V]
 }
 
 // BatchStorer is an optional interface of a Source: when the Source of a

@@ -21,9 +21,8 @@ import (
 // be lost or shown before it is stored: user profiles, settings, account
 // state.
 type WriteThrough[V any] struct {
-	b    binding[V]
-	src  Source[V]
-	load tier.Loader
+	b   binding[V]
+	src Source[V]
 }
 
 var _ Strategy[int] = (*WriteThrough[int])(nil)
@@ -33,20 +32,23 @@ func NewWriteThrough[V any](store *tier.Store, src Source[V], o Options) (*Write
 	if src == nil {
 		return nil, fmt.Errorf("%w: nil source", ErrConfig)
 	}
-	b, err := newBinding[V](store, o)
+	b, err := newBinding(store, o, src.Load)
 	if err != nil {
 		return nil, err
 	}
-	w := &WriteThrough[V]{b: b, src: src}
-	w.load = w.b.loader(src)
-	return w, nil
+	return &WriteThrough[V]{b: b, src: src}, nil
 }
 
 // Get returns the value of id. A fresh L1 hit allocates nothing. Errors: an
 // invalid id (wrapping a keys error), ErrNotFound, or the source's error;
 // cache failures are never returned.
 func (w *WriteThrough[V]) Get(ctx context.Context, id string) (V, error) {
-	return w.b.get(ctx, id, w.load)
+	return w.b.get(ctx, id)
+}
+
+// Lookup is Get that also reports the tier that answered.
+func (w *WriteThrough[V]) Lookup(ctx context.Context, id string) (V, tier.Tier, error) {
+	return w.b.lookup(ctx, id)
 }
 
 // Set stores v in the source, then in L2 and L1. A source error is returned

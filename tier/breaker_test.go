@@ -415,7 +415,7 @@ func TestLoadWithoutL2SkipsEncoding(t *testing.T) {
 			ctx := ctxT(t)
 			s := c.store(t)
 			mc := &marshalCounter{}
-			o := Options{Codec: mc, Decode: DecodeAs[user]()}
+			o := Options{Codec: mc, Decode: decodeAs[user]()}
 			key := testKey(t)
 			l := constLoader(sampleUser(6))
 			if r, err := s.Get(ctx, key, &o, l.load); err != nil || r.Tier != TierSource || r.Value.(user).ID != 6 {

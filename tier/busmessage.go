@@ -45,8 +45,8 @@ const (
 // errBadMessage is wrapped by every decodeBusMessage error.
 var errBadMessage = errors.New("tier: malformed invalidation message")
 
-// busMessage is a decoded invalidation message. sender and keys alias the
-// decoded bytes.
+// busMessage is a decoded invalidation message. sender, namespace and keys
+// that share no prefix with the key before them alias the payload.
 type busMessage struct {
 	kind      busKind
 	sender    string
@@ -93,7 +93,7 @@ func sharedPrefix(a, b string) int {
 
 // busReader reads the parts of a message, remembering the first error.
 type busReader struct {
-	b   []byte
+	b   string
 	err error
 }
 
@@ -103,45 +103,82 @@ func (r *busReader) fail(format string, args ...any) {
 	}
 }
 
+// uvarint reads a uvarint as binary.Uvarint does, from a string.
 func (r *busReader) uvarint(what string) uint64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
+	v, ok := r.next()
+	if !ok {
 		r.fail("bad %s", what)
-		return 0
 	}
-	r.b = r.b[n:]
 	return v
 }
 
-func (r *busReader) bytes(what string, limit int) []byte {
-	n := r.uvarint(what + " length")
+// next reads a uvarint; false for a bad one, or after an error.
+func (r *busReader) next() (uint64, bool) {
 	if r.err != nil {
-		return nil
+		return 0, false
+	}
+	var v uint64
+	for i := 0; i < len(r.b) && i < binary.MaxVarintLen64; i++ {
+		c := r.b[i]
+		if i == binary.MaxVarintLen64-1 && c > 1 {
+			break // overflows 64 bits
+		}
+		v |= uint64(c&0x7f) << (7 * i)
+		if c < 0x80 {
+			r.b = r.b[i+1:]
+			return v, true
+		}
+	}
+	return 0, false
+}
+
+func (r *busReader) str(what string, limit int) string {
+	n, ok := r.next()
+	if !ok {
+		r.fail("bad %s length", what)
+		return ""
 	}
 	if n > uint64(len(r.b)) || n > uint64(limit) {
 		r.fail("%s of %d bytes, %d left", what, n, len(r.b))
-		return nil
+		return ""
 	}
-	b := r.b[:n]
+	s := r.b[:n]
 	r.b = r.b[n:]
-	return b
+	return s
+}
+
+// header reads the version, kind and sender of a message.
+func (r *busReader) header() (busKind, string) {
+	if len(r.b) < 2 {
+		r.fail("%d bytes", len(r.b))
+		return 0, ""
+	}
+	if r.b[0] != busMessageVersion {
+		r.fail("unknown version %d", r.b[0])
+		return 0, ""
+	}
+	kind := busKind(r.b[1])
+	r.b = r.b[2:]
+	return kind, r.str("sender", 1<<10)
+}
+
+// busSender returns the sender of a message, reading nothing else: a Store
+// drops its own messages before decoding them.
+func busSender(b string) (string, bool) {
+	r := busReader{b: b}
+	_, sender := r.header()
+	return sender, r.err == nil
 }
 
 // decodeBusMessage parses b. It never panics: anything it does not
 // understand, trailing bytes included, is errBadMessage.
-func decodeBusMessage(b []byte) (busMessage, error) {
-	if len(b) < 2 {
-		return busMessage{}, fmt.Errorf("%w: %d bytes", errBadMessage, len(b))
+func decodeBusMessage(b string) (busMessage, error) {
+	r := busReader{b: b}
+	var m busMessage
+	m.kind, m.sender = r.header()
+	if r.err != nil {
+		return busMessage{}, r.err
 	}
-	if b[0] != busMessageVersion {
-		return busMessage{}, fmt.Errorf("%w: unknown version %d", errBadMessage, b[0])
-	}
-	m := busMessage{kind: busKind(b[1])}
-	r := busReader{b: b[2:]}
-	m.sender = string(r.bytes("sender", 1<<10))
 	switch m.kind {
 	case busKeys:
 		count := r.uvarint("key count")
@@ -157,7 +194,7 @@ func decodeBusMessage(b []byte) (busMessage, error) {
 		prev := ""
 		for range count {
 			shared := r.uvarint("shared prefix")
-			rest := r.bytes("key", busMaxKeyBytes)
+			rest := r.str("key", busMaxKeyBytes)
 			if r.err != nil {
 				break
 			}
@@ -165,13 +202,16 @@ func decodeBusMessage(b []byte) (busMessage, error) {
 				r.fail("key shares %d bytes with a key of %d", shared, len(prev))
 				break
 			}
-			k := prev[:shared] + string(rest)
+			k := rest
+			if shared > 0 {
+				k = prev[:shared] + rest
+			}
 			m.keys = append(m.keys, k)
 			prev = k
 		}
 	case busClear:
 	case busVersion:
-		m.namespace = string(r.bytes("namespace", busMaxKeyBytes))
+		m.namespace = r.str("namespace", busMaxKeyBytes)
 		m.version = r.uvarint("version")
 	default:
 		r.fail("unknown kind %d", m.kind)

@@ -20,7 +20,7 @@ import (
 // L2 read and its L1 fill.
 func heldDecoder(started, release chan struct{}) Decoder {
 	var once sync.Once
-	decode := DecodeAs[user]()
+	decode := decodeAs[user]()
 	return func(c codec.Codec, payload []byte) (any, error) {
 		once.Do(func() {
 			close(started)
@@ -536,7 +536,7 @@ func TestL1HitAllocatesNothing(t *testing.T) {
 		read func() bool
 	}{
 		{"Get", func() bool { r, err := s.Get(ctx, key, &userOptions, nil); return err == nil && r.Tier == TierL1 }},
-		{"LookupL1", func() bool { _, hit, err := s.LookupL1(s.KeyPrefix(key), "", &userOptions); return hit && err == nil }},
+		{"LookupL1", func() bool { _, hit, err := l1Peek(s, key); return hit && err == nil }},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -18,6 +18,9 @@ var (
 	// that could not be decoded; such an entry is a miss, never an error to
 	// the caller.
 	ErrCorrupt = errors.New("tier: corrupt entry")
+	// ErrInvalidGroup is wrapped by the errors NewGroup returns for a
+	// configuration it cannot build keys from.
+	ErrInvalidGroup = errors.New("tier: invalid group")
 	// ErrNoLoader is returned by Get on a miss when no loader was given.
 	ErrNoLoader = errors.New("tier: miss and no loader")
 	// ErrBreakerOpen is wrapped by the errors of Redis calls refused because

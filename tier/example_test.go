@@ -3,6 +3,7 @@ package tier_test
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/tiercache/tiercache/tier"
 )
@@ -18,7 +19,7 @@ func ExampleStore_Get() {
 	}
 	defer store.Close()
 
-	opts := &tier.Options{Decode: tier.DecodeAs[string]()}
+	opts := &tier.Options{} // values decoded from Redis as any; a Group decodes its own type
 	load := func(ctx context.Context, key string) (any, error) {
 		return "value of " + key, nil // read the source of truth here
 	}
@@ -31,6 +32,45 @@ func ExampleStore_Get() {
 	// Output:
 	// value of greeting from source
 	// value of greeting from l1
+}
+
+// A Group is one data type in a Store: reads take ids, values come back
+// typed, and the tier that answered is reported. A fresh L1 hit allocates
+// nothing.
+func ExampleGroup() {
+	ctx := context.Background()
+	store, err := tier.New(nil) // L1 only; set Config.Redis for L2
+	if err != nil {
+		panic(err)
+	}
+	defer store.Close()
+
+	type product struct{ Name string }
+	products, err := tier.NewGroup(store, tier.GroupConfig[product]{
+		Namespace: "shop",
+		Entity:    "product",
+		Options:   tier.Options{TTL: time.Minute},
+		Load: func(ctx context.Context, id string) (product, error) {
+			if id == "0" {
+				return product{}, tier.ErrNotFound
+			}
+			return product{Name: "product " + id}, nil // read the database here
+		},
+	})
+	if err != nil {
+		panic(err)
+	}
+	p, from, _ := products.Get(ctx, "42")
+	fmt.Println(p.Name, "from", from)
+	store.WaitL1() // L1 sets are asynchronous
+	p, from, _ = products.Get(ctx, "42")
+	fmt.Println(p.Name, "from", from)
+	_, _, err = products.Get(ctx, "0")
+	fmt.Println(err)
+	// Output:
+	// product 42 from source
+	// product 42 from l1
+	// tiercache: not found
 }
 
 // DeletePattern removes the matching keys from Redis (SCAN and UNLINK on

@@ -9,79 +9,249 @@ import (
 	"github.com/tiercache/tiercache/codec"
 )
 
-// loadAndFill calls load and caches its answer. lease, when not nil, is this
-// process's lease on the missing key: the fill replaces it only if it is
-// still there. prev, when not nil, is the expired entry the fill replaces
-// only if it is still there. With neither, L2 is not filled (Redis is failing
-// or another process holds the fill).
-func (s *Store) loadAndFill(ctx context.Context, key string, o *Options, load Loader, t fenceTicket, lease []byte, prev *staleL2) (*flightResult, error) {
-	if load == nil {
-		s.releaseLease(ctx, key, lease)
-		return nil, ErrNoLoader
+// fillRead is one read of a key past L1, as its flight (or a background
+// reload) carries it through the fill steps: read L2 (taking the fill lease
+// of a missing key), wait for another process's fill, load, stage the
+// value in L1 and leave the L2 fill to land afterwards. Only the goroutine
+// running those steps touches it.
+type fillRead struct {
+	key  string
+	id   string // what the loader is called with: the key, or a Group's id
+	o    *Options
+	load Loader
+	// t is the L1 fence ticket, taken before the first L2 read and renewed
+	// after each wait for another process's fill (what is read next is
+	// read after the wake).
+	t fenceTicket
+	// waitUntil, when set, ends the wait for another process's fill early:
+	// the leading reader's deadline leaves it time to load itself (a cache
+	// that cannot fill in time never fails a read the source can serve).
+	waitUntil time.Time
+}
+
+// l2Fill is the L2 write a load leaves to do once its readers have the
+// value: it replaces the read's lease, or the expired entry the load
+// started from, and only that (a write or delete of the key meanwhile
+// wins).
+type l2Fill struct {
+	raw   []byte
+	ttl   time.Duration
+	lease []byte   // the lease to replace; nil with prev
+	prev  *staleL2 // the entry to replace; nil with lease
+}
+
+// staleL2 is an expired-but-kept L2 entry a load replaces (and falls back to
+// within the stale-if-error window).
+type staleL2 struct {
+	raw   []byte
+	entry *l1Entry
+}
+
+// fetch continues a flight after its first L2 read: the load and the fill it
+// leaves to do, or the wait for another process's fill.
+func (s *Store) fetch(ctx context.Context, r *fillRead, first *l2Read) (flightResult, *l2Fill, error) {
+	if s.l2 == nil {
+		return s.loadAndStage(ctx, r, nil, nil)
+	}
+	deadline := time.Now().Add(s.cfg.FillWait)
+	if !r.waitUntil.IsZero() && r.waitUntil.Before(deadline) {
+		deadline = r.waitUntil
+	}
+	// A flight that meets another process's lease marks it as waited for
+	// (one script that also reads the key), registered first for the fill's
+	// announcement; it then waits, and reads again with the same script.
+	var wake chan struct{} // registered for the announcement; nil when not
+	defer func() {
+		if wake != nil {
+			s.waiters.remove(r.key, wake)
+		}
+	}()
+	marking := false // the next read marks a lease instead of taking one
+	for waits := 0; ; {
+		var rd l2Read
+		switch {
+		case first != nil:
+			rd, first = *first, nil
+		case marking:
+			if wake == nil {
+				wake = s.waiters.add(r.key)
+			}
+			rd.raw, rd.err = s.l2.markWaited(ctx, r.key)
+		default:
+			rd = s.readL2(ctx, r)
+		}
+		if rd.err != nil {
+			s.l2Error(rd.err)
+			return s.loadAndStage(ctx, r, nil, nil) // Redis failing: serve from the source
+		}
+		if rd.raw == nil {
+			if marking {
+				marking = false // the lease is gone: try to take it
+				continue
+			}
+			s.stats.l2Misses.Add(1)
+			if r.load == nil {
+				return flightResult{}, nil, ErrNoLoader // a peek: no lease was taken
+			}
+			return s.loadAndStage(ctx, r, rd.lease, nil) // the lease is ours
+		}
+		env, e, err := s.decodeL2(r.key, rd.raw, r.o)
+		if err != nil {
+			s.corrupt(ctx, r.key, rd.raw, err)
+			return s.loadAndStage(ctx, r, nil, nil)
+		}
+		if env.lease() {
+			if r.load == nil {
+				return flightResult{}, nil, ErrNoLoader // a peek does not wait for the fill
+			}
+			if s.cfg.FillWait < 0 || !time.Now().Before(deadline) {
+				return s.loadAndStage(ctx, r, nil, nil) // fill lock off, or holder too slow: load, do not fill
+			}
+			if !marking {
+				marking = true // mark it before waiting
+				continue
+			}
+			s.stats.fillWaits.Add(1)
+			if err := s.awaitFill(ctx, r, wake, deadline, waits); err != nil {
+				return flightResult{}, nil, err
+			}
+			wake = nil // consumed or removed by awaitFill
+			waits++
+			continue
+		}
+		now := time.Now().UnixNano()
+		if now < e.freshUntil {
+			s.l2Hit(ctx, r, e, len(rd.raw), now)
+			return flightResult{entry: e, tier: TierL2}, nil, nil
+		}
+		if now < e.freshUntil+int64(r.o.StaleWhileRevalidate) {
+			s.stats.l2Hits.Add(1)
+			s.stats.staleServed.Add(1)
+			s.refreshAsync(ctx, r.key, r.id, r.o, r.load)
+			return flightResult{entry: e, tier: TierL2, stale: true}, nil, nil
+		}
+		s.stats.l2Misses.Add(1)
+		return s.loadAndStage(ctx, r, nil, &staleL2{raw: rd.raw, entry: e})
+	}
+}
+
+// loadAndStage calls the loader and caches its answer in L1 at once (unless
+// the key was written or invalidated since the read's ticket). lease, when
+// not nil, is this process's lease on the missing key; prev, when not nil,
+// is the expired entry the load replaces. With either, the encoded value is
+// returned as the L2 fill to land after the readers have their value; with
+// neither, L2 is not written (Redis is failing, or another process holds
+// the fill) and the value is not encoded.
+func (s *Store) loadAndStage(ctx context.Context, r *fillRead, lease []byte, prev *staleL2) (flightResult, *l2Fill, error) {
+	if r.load == nil {
+		s.releaseLease(ctx, r.key, lease)
+		return flightResult{}, nil, ErrNoLoader
 	}
 	s.stats.loads.Add(1)
-	v, err := load(ctx, key)
+	v, err := r.load(ctx, r.id)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		s.stats.loadErrors.Add(1)
-		s.releaseLease(ctx, key, lease)
-		if prev != nil && prev.entry.servableOnError(o) {
+		s.releaseLease(ctx, r.key, lease)
+		if prev != nil && prev.entry.servableOnError(r.o) {
 			s.stats.staleServed.Add(1)
-			return &flightResult{entry: prev.entry, tier: TierL2, stale: true}, nil
+			return flightResult{entry: prev.entry, tier: TierL2, stale: true}, nil, nil
 		}
-		return nil, fmt.Errorf("tier: load %q: %w", key, err)
+		return flightResult{}, nil, fmt.Errorf("tier: load %q: %w", r.key, err)
 	}
 	negative := err != nil
-	if negative && o.negativeTTL() == 0 {
-		s.releaseLease(ctx, key, lease)
-		return nil, ErrNotFound
+	if negative && r.o.negativeTTL() == 0 {
+		s.releaseLease(ctx, r.key, lease)
+		return flightResult{}, nil, ErrNotFound
 	}
 	if lease == nil && prev == nil {
-		// L2 is not written (Redis failing or skipped, the breaker open,
-		// another process's fill, no Redis): the value is not encoded, and
-		// its L1 cost is estimated.
-		_, e, _ := stamp(v, negative, o)
-		if !s.fillL1(key, e, o, unknownCost, t) {
+		// L2 is not written: the value is not encoded, and its L1 cost is
+		// estimated.
+		_, e, _ := stamp(v, negative, r.o)
+		if !s.fillL1(r.key, e, r.o, unknownCost, r.t) {
 			s.stats.staleFills.Add(1)
 		}
-		return &flightResult{entry: e, tier: TierSource}, nil
+		return flightResult{entry: e, tier: TierSource}, nil, nil
 	}
-	raw, e, ttl, err := s.encode(key, v, negative, o)
+	raw, e, ttl, err := s.encode(r.key, v, negative, r.o)
 	if err != nil {
 		// The value is served but cannot be cached.
-		s.releaseLease(ctx, key, lease)
-		s.report("encode", key, err)
-		return &flightResult{entry: &l1Entry{value: v, createdAt: time.Now().UnixNano()}, tier: TierSource}, nil
+		s.releaseLease(ctx, r.key, lease)
+		s.report("encode", r.key, err)
+		return flightResult{entry: &l1Entry{value: v, createdAt: time.Now().UnixNano()}, tier: TierSource}, nil, nil
 	}
-	var accepted bool
-	if lease != nil {
-		accepted, err = s.l2.fillIfLease(ctx, key, lease, raw, ttl)
+	if !s.fillL1(r.key, e, r.o, len(raw), r.t) {
+		s.stats.staleFills.Add(1)
+	}
+	return flightResult{entry: e, tier: TierSource}, &l2Fill{raw: raw, ttl: ttl, lease: lease, prev: prev}, nil
+}
+
+// land writes a staged fill to L2. A fill refused because the key was
+// written or deleted since the load began drops the value from L1 too: it
+// is older than that write. A lease fill that another process marked as
+// waited for is announced on the bus, which wakes that process.
+func (s *Store) land(ctx context.Context, r *fillRead, fill *l2Fill) {
+	var accepted, waited bool
+	var err error
+	if fill.lease != nil {
+		accepted, waited, err = s.l2.fillIfLease(ctx, r.key, fill.lease, fill.raw, fill.ttl)
 	} else {
-		accepted, err = s.l2.fillIfUnchanged(ctx, key, prev.raw, raw, ttl)
+		accepted, err = s.l2.fillIfUnchanged(ctx, r.key, fill.prev.raw, fill.raw, fill.ttl)
 	}
 	switch {
 	case err != nil:
-		s.l2Error(err) // L2 unknown: L1 still takes the value, fenced locally
+		s.l2Error(err) // L2 unknown: L1 keeps the value, fenced locally
 	case !accepted:
-		// A write or delete of key replaced our lease or the entry we
-		// started from: the loaded value is older than it.
 		s.stats.staleFills.Add(1)
-		return &flightResult{entry: e, tier: TierSource}, nil
+		s.l1.invalidate(r.key)
+	case waited && s.bus != nil:
+		s.bus.publish(r.key)
 	}
-	if !s.fillL1(key, e, o, len(raw), t) {
-		s.stats.staleFills.Add(1)
-	}
-	return &flightResult{entry: e, tier: TierSource}, nil
 }
 
 // releaseLease gives up this process's lease after a failed load, so that
-// another reader may load at once instead of waiting for the lease to expire.
+// another reader may load at once instead of waiting for the lease to
+// expire; the bus wakes the processes waiting for it.
 func (s *Store) releaseLease(ctx context.Context, key string, lease []byte) {
 	if lease == nil {
 		return
 	}
-	if _, err := s.l2.delIfEquals(ctx, key, lease); err != nil {
+	released, err := s.l2.delIfLease(ctx, key, lease)
+	if err != nil {
 		s.l2Error(err)
 	}
+	if released && s.bus != nil {
+		s.bus.publish(key)
+	}
+}
+
+// releaseLeaseLater takes back a lease whose SET may or may not have
+// reached Redis, in the background: it retries, backing off, until Redis
+// answers, the lease's own TTL has passed or the Store closes.
+func (s *Store) releaseLeaseLater(key string, lease []byte) {
+	if !s.goStarted() {
+		return
+	}
+	go func() {
+		defer s.bg.Done()
+		ctx, cancel := context.WithTimeout(s.bg.Context(), s.cfg.FillLockTTL)
+		defer cancel()
+		for wait := 10 * time.Millisecond; ; wait *= 2 {
+			released, err := s.l2.delIfLease(ctx, key, lease)
+			if err == nil {
+				if released && s.bus != nil {
+					s.bus.publish(key)
+				}
+				return
+			}
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return
+			}
+		}
+	}()
 }
 
 // stamp returns the envelope (without its payload) and the L1 entry of a

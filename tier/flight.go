@@ -3,7 +3,6 @@ package tier
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 )
 
@@ -14,24 +13,26 @@ type flightResult struct {
 	stale bool
 }
 
-// flight is one shared read of a key: its leader reads L2 on its own
-// goroutine (an L2 hit costs no goroutine hand-off) and, when a load is
-// needed, hands the rest to a goroutine detached from its cancellation, so
-// that every reader waits only as long as its own context allows.
+// flight is one shared read of a key: its leader reads L2 (and takes the
+// fill lease when the key is missing) on its own goroutine, so an L2 hit
+// costs no goroutine hand-off; when a load is needed it hands the rest to a
+// goroutine detached from its cancellation, so that every reader waits only
+// as long as its own context allows. A flight whose load left an L2 fill to
+// do stays in the Store's table, answered, until the fill lands: a reader
+// that comes in between takes the loaded value instead of loading again.
 type flight struct {
-	done chan struct{} // closed when res and err are set
-	res  *flightResult
-	err  error
-	// retry: the leader's own context ended before anything was shared;
-	// the readers still waiting read again.
-	retry bool
-	hit   flightResult // res of an L2 hit, held here to save an allocation
+	// done is closed once res, err and retry are set; they are only read
+	// after it is closed.
+	done  chan struct{}
+	res   flightResult
+	err   error
+	retry bool // the leader's own context ended first: readers read again
 }
 
 // getShared reads key through one flight per key and process. stale is the
 // caller's expired L1 entry, served if the flight fails within the
 // stale-if-error window.
-func (s *Store) getShared(ctx context.Context, key string, o *Options, load Loader, stale *l1Entry) (Result, error) {
+func (s *Store) getShared(ctx context.Context, key, id string, o *Options, load Loader, stale *l1Entry) (Result, error) {
 	counted := false
 	for {
 		if s.closed.Load() {
@@ -52,7 +53,7 @@ func (s *Store) getShared(ctx context.Context, key string, o *Options, load Load
 			counted = true
 		}
 		if !follower {
-			s.lead(ctx, key, o, load, f)
+			s.lead(ctx, fillRead{key: key, id: id, o: o, load: load}, f)
 		}
 		select {
 		case <-f.done:
@@ -76,46 +77,53 @@ func (s *Store) getShared(ctx context.Context, key string, o *Options, load Load
 	}
 }
 
-// lead runs flight f for key: the L2 read on the caller's goroutine, bounded
-// by its context; a fresh L2 hit ends the flight there. Anything else (a
-// miss, a lease, a stale or corrupt entry, a Redis error) continues in
-// fetch, on a goroutine of the Store's.
-func (s *Store) lead(ctx context.Context, key string, o *Options, load Loader, f *flight) {
-	if s.bus != nil && o.L1TTL >= 0 {
+// lead runs flight f: the first L2 read on the caller's goroutine, bounded
+// by its context. With a loader, that read also takes the fill lease of a
+// missing key (one round trip before the load). A fresh L2 hit ends the
+// flight there; anything else (a miss, a lease, a stale or corrupt entry, a
+// Redis error) continues in fetch, on a goroutine of the Store's.
+func (s *Store) lead(ctx context.Context, r fillRead, f *flight) {
+	if s.bus != nil && r.o.L1TTL >= 0 {
 		// Subscribed before the ticket: a write elsewhere after this point
 		// reaches the fence or the filled entry.
-		s.bus.ensure(ctx, key)
+		s.bus.ensure(ctx, r.key)
 	}
-	t := s.l1.begin(key)
+	r.t = s.l1.begin(r.key)
 	var first l2Read
 	if s.l2 != nil {
-		first.raw, first.err = s.l2.get(ctx, key)
+		first = s.readL2(ctx, &r)
 		switch {
 		case first.err != nil && ctx.Err() != nil:
 			// The leader gave up; nothing is known about the key.
-			s.l1.end(t)
-			s.complete(key, f, nil, ctx.Err(), true)
+			s.l1.end(r.t)
+			s.complete(r.key, f, flightResult{}, ctx.Err(), true)
 			return
 		case first.err == nil && first.raw != nil:
-			if e, ok := s.freshL2(key, first.raw, o, t); ok {
-				s.l1.end(t)
-				f.hit = flightResult{entry: e, tier: TierL2}
-				s.complete(key, f, &f.hit, nil, false)
+			if e, ok := s.freshL2(ctx, first.raw, &r); ok {
+				s.l1.end(r.t)
+				s.complete(r.key, f, flightResult{entry: e, tier: TierL2}, nil, false)
 				return
 			}
 		}
 	}
-	s.continueFlight(ctx, key, o, load, f, t, first)
+	s.continueFlight(ctx, r, f, first)
 }
 
 // continueFlight runs the rest of a flight after its first L2 read. It is
 // a function of its own so that what its goroutine captures is allocated
 // only when a flight gets this far, not on every L2 hit.
-func (s *Store) continueFlight(ctx context.Context, key string, o *Options, load Loader, f *flight, t fenceTicket, first l2Read) {
+func (s *Store) continueFlight(ctx context.Context, r fillRead, f *flight, first l2Read) {
 	if !s.goStarted() {
-		s.l1.end(t)
-		s.complete(key, f, nil, ErrClosed, false)
+		s.releaseLease(context.WithoutCancel(ctx), r.key, first.lease)
+		s.l1.end(r.t)
+		s.complete(r.key, f, flightResult{}, ErrClosed, false)
 		return
+	}
+	inline := ctx.Done() == nil
+	if d, ok := ctx.Deadline(); ok {
+		// Wait for another process's fill at most half the leader's time,
+		// leaving the other half for its own load.
+		r.waitUntil = time.Now().Add(time.Until(d) / 2)
 	}
 	rest := func() {
 		defer s.bg.Done()
@@ -123,13 +131,30 @@ func (s *Store) continueFlight(ctx context.Context, key string, o *Options, load
 		// cancellation and bound it on its own.
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.LoadTimeout)
 		defer cancel()
-		stop := context.AfterFunc(s.closing, cancel)
+		stop := context.AfterFunc(s.bg.Context(), cancel)
 		defer stop()
-		res, err := s.fetch(fctx, key, o, load, t, &first)
-		s.l1.end(t)
-		s.complete(key, f, res, err, false)
+		res, fill, err := s.fetch(fctx, &r, &first)
+		if fill == nil {
+			s.l1.end(r.t)
+			s.complete(r.key, f, res, err, false)
+			return
+		}
+		// The readers have their value now; the L2 fill follows, off their
+		// path, while the flight stays in the table to answer newcomers.
+		s.fills.Add(1)
+		s.answer(f, res, nil, false)
+		if inline && s.goStarted() {
+			// The leader runs this on its own goroutine (its context never
+			// ends): hand the fill to a goroutine of the Store's.
+			go func() {
+				defer s.bg.Done()
+				s.landAndForget(context.WithoutCancel(ctx), &r, f, fill)
+			}()
+			return
+		}
+		s.landAndForget(fctx, &r, f, fill)
 	}
-	if ctx.Done() == nil {
+	if inline {
 		// The leader can never give up (context.Background and the like):
 		// it runs the rest itself and saves a goroutine hand-off.
 		rest()
@@ -138,128 +163,115 @@ func (s *Store) continueFlight(ctx context.Context, key string, o *Options, load
 	go rest()
 }
 
-// complete ends flight f and wakes its readers.
-func (s *Store) complete(key string, f *flight, res *flightResult, err error, retry bool) {
+// landAndForget writes a flight's pending L2 fill, then removes the flight
+// from the table.
+func (s *Store) landAndForget(ctx context.Context, r *fillRead, f *flight, fill *l2Fill) {
+	fctx, cancel := context.WithTimeout(ctx, s.cfg.L2Timeout)
+	s.land(fctx, r, fill)
+	cancel()
+	s.l1.end(r.t)
+	s.forget(r.key, f)
+	s.fills.Done()
+}
+
+// answer sets a flight's outcome and wakes its readers.
+func (s *Store) answer(f *flight, res flightResult, err error, retry bool) {
+	f.res, f.err, f.retry = res, err, retry
+	close(f.done)
+}
+
+// forget removes flight f from the table, unless another flight of the key
+// has replaced it.
+func (s *Store) forget(key string, f *flight) {
 	s.flightMu.Lock()
 	if s.flights[key] == f {
 		delete(s.flights, key)
 	}
 	s.flightMu.Unlock()
-	f.res, f.err, f.retry = res, err, retry
-	close(f.done)
 }
 
-// l2Read is the outcome of the first L2 read of a flight.
+// complete ends flight f and wakes its readers.
+func (s *Store) complete(key string, f *flight, res flightResult, err error, retry bool) {
+	s.forget(key, f)
+	s.answer(f, res, err, retry)
+}
+
+// forgetFlights removes the flights of keys from the table, so that a read
+// after a write or an invalidation of a key starts afresh instead of joining
+// a flight that began before it (or whose load has answered but whose fill
+// has not landed yet). Readers already in those flights get their answers.
+func (s *Store) forgetFlights(keys ...string) {
+	s.flightMu.Lock()
+	for _, k := range keys {
+		delete(s.flights, k)
+	}
+	s.flightMu.Unlock()
+}
+
+// forgetAllFlights is forgetFlights for every key (L1 cleared).
+func (s *Store) forgetAllFlights() {
+	s.flightMu.Lock()
+	clear(s.flights)
+	s.flightMu.Unlock()
+}
+
+// l2Read is the outcome of one L2 read of a flight: the raw entry (nil when
+// absent), the lease it took (nil unless the key was absent and this read
+// stored its lease in it), or the Redis error.
 type l2Read struct {
-	raw []byte
-	err error
+	raw   []byte
+	lease []byte
+	err   error
 }
 
-// freshL2 answers from a fresh L2 entry, filling L1; ok is false for
+// readL2 reads key for r: with a loader, the read takes the key's fill lease
+// when the key is missing (one command); without one (a peek), it only
+// reads.
+func (s *Store) readL2(ctx context.Context, r *fillRead) l2Read {
+	if r.load == nil {
+		raw, err := s.l2.get(ctx, r.key)
+		return l2Read{raw: raw, err: err}
+	}
+	lease := s.newLease()
+	raw, won, err := s.l2.getOrLease(ctx, r.key, lease, s.leaseTTLArg)
+	if err != nil && !errors.Is(err, ErrBreakerOpen) && !errors.Is(err, context.Canceled) {
+		// The command may have reached Redis and stored the lease though
+		// its answer was lost: take it back once Redis answers, so that
+		// other processes do not wait for a fill that never comes.
+		s.releaseLeaseLater(r.key, lease)
+	}
+	if !won {
+		lease = nil
+	}
+	return l2Read{raw: raw, lease: lease, err: err}
+}
+
+// freshL2 answers from a fresh L2 entry, filling L1 and starting its
+// refresh-ahead reload when it is past its refresh point; ok is false for
 // anything else (which fetch handles).
-func (s *Store) freshL2(key string, raw []byte, o *Options, t fenceTicket) (*l1Entry, bool) {
-	env, e, err := s.decodeL2(key, raw, o)
-	if err != nil || env.lease() || time.Now().UnixNano() >= e.freshUntil {
+func (s *Store) freshL2(ctx context.Context, raw []byte, r *fillRead) (*l1Entry, bool) {
+	env, e, err := s.decodeL2(r.key, raw, r.o)
+	if err != nil || env.lease() {
 		return nil, false
 	}
-	s.stats.l2Hits.Add(1)
-	if !s.fillL1(key, e, o, len(raw), t) {
-		s.stats.staleFills.Add(1)
+	now := time.Now().UnixNano()
+	if now >= e.freshUntil {
+		return nil, false
 	}
+	s.l2Hit(ctx, r, e, len(raw), now)
 	return e, true
 }
 
-// fetch continues a flight after its first L2 read: the fleet-wide fill
-// and the load, or the wait for another process's fill.
-func (s *Store) fetch(ctx context.Context, key string, o *Options, load Loader, t fenceTicket, first *l2Read) (*flightResult, error) {
-	if s.l2 == nil {
-		return s.loadAndFill(ctx, key, o, load, t, nil, nil)
+// l2Hit counts a fresh L2 hit, fills L1 with it and, past its refresh
+// point, starts its background reload: refresh-ahead works whichever tier
+// answers, and with L1 disabled.
+func (s *Store) l2Hit(ctx context.Context, r *fillRead, e *l1Entry, cost int, now int64) {
+	s.stats.l2Hits.Add(1)
+	refresh := e.refreshDue(r.o, now)
+	if !s.fillL1(r.key, e, r.o, cost, r.t) {
+		s.stats.staleFills.Add(1)
 	}
-	deadline := time.Now().Add(s.cfg.FillWait)
-	for {
-		var raw []byte
-		var err error
-		if first != nil {
-			raw, err, first = first.raw, first.err, nil
-		} else {
-			raw, err = s.l2.get(ctx, key)
-		}
-		if err != nil {
-			s.l2Error(err)
-			return s.loadAndFill(ctx, key, o, load, t, nil, nil) // Redis down: serve from the source
-		}
-		if raw == nil {
-			s.stats.l2Misses.Add(1)
-			if load == nil {
-				return nil, ErrNoLoader // a peek: no lease to take
-			}
-			lease := s.newLease()
-			won, err := s.l2.setNX(ctx, key, lease, s.cfg.FillLockTTL)
-			if err != nil {
-				s.l2Error(err)
-				return s.loadAndFill(ctx, key, o, load, t, nil, nil)
-			}
-			if won {
-				return s.loadAndFill(ctx, key, o, load, t, lease, nil)
-			}
-			if s.cfg.FillWait < 0 {
-				return s.loadAndFill(ctx, key, o, load, t, nil, nil) // fill lock off: load, do not fill
-			}
-			continue // someone else's lease or value appeared: read it
-		}
-		env, e, err := s.decodeL2(key, raw, o)
-		if err != nil {
-			s.corrupt(ctx, key, raw, err)
-			return s.loadAndFill(ctx, key, o, load, t, nil, nil)
-		}
-		if env.lease() {
-			if load == nil {
-				return nil, ErrNoLoader // a peek does not wait for the fill
-			}
-			if s.cfg.FillWait < 0 || !time.Now().Before(deadline) {
-				return s.loadAndFill(ctx, key, o, load, t, nil, nil) // holder too slow: load, do not fill
-			}
-			s.stats.fillWaits.Add(1)
-			if err := s.pause(ctx, deadline); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		now := time.Now().UnixNano()
-		if now < e.freshUntil {
-			s.stats.l2Hits.Add(1)
-			if !s.fillL1(key, e, o, len(raw), t) {
-				s.stats.staleFills.Add(1)
-			}
-			return &flightResult{entry: e, tier: TierL2}, nil
-		}
-		if now < e.freshUntil+int64(o.StaleWhileRevalidate) {
-			s.stats.l2Hits.Add(1)
-			s.stats.staleServed.Add(1)
-			s.refreshAsync(ctx, key, o, load)
-			return &flightResult{entry: e, tier: TierL2, stale: true}, nil
-		}
-		s.stats.l2Misses.Add(1)
-		return s.loadAndFill(ctx, key, o, load, t, nil, &staleL2{raw: raw, entry: e})
-	}
-}
-
-// staleL2 is an expired-but-kept L2 entry a load replaces (and falls back to
-// within the stale-if-error window).
-type staleL2 struct {
-	raw   []byte
-	entry *l1Entry
-}
-
-// pause waits a little before polling for another process's fill.
-func (s *Store) pause(ctx context.Context, deadline time.Time) error {
-	d := min(5*time.Millisecond, time.Until(deadline))
-	timer := time.NewTimer(max(d, 0))
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("tier: waiting for fill: %w", ctx.Err())
+	if refresh {
+		s.refreshAsync(ctx, r.key, r.id, r.o, r.load)
 	}
 }

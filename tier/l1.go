@@ -2,7 +2,6 @@ package tier
 
 import (
 	"hash/maphash"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,6 +30,10 @@ type l1Entry struct {
 	// staleUntil is the end of the window in which the entry may be served
 	// stale.
 	staleUntil int64
+	// cost and pushStart are written before the entry is handed to
+	// ristretto and only read by its Cost callback.
+	cost      int64
+	pushStart uint64 // l1.pushed when the entry's Set began
 }
 
 // entryOverheadBytes approximates what an L1 entry costs beyond its key and
@@ -48,12 +51,20 @@ const unknownCost = -1
 // Every mutation of a key's L1 entry happens under that key's fence shard
 // lock. ristretto applies a Del to its map at once (and queues it behind
 // earlier sets), but a Set of a new key later, from a buffer, and refuses a
-// buffered Set of a key that is present by then. So a write is a Del, a Wait
-// (the buffer drained) and a Set, and an invalidation is a Del and then a
-// Wait: when either returns, no older buffered Set can bring back an older
-// value. A fill, which stores what was current when its ticket was taken,
-// is a plain Set and waits for nothing: the L2-hit path stays cheap. Reads
-// take no lock.
+// buffered Set of a key that is present by then. So a write is a Del, a
+// drain of the buffer when it may still hold a set of the shard, and a Set;
+// an invalidation is a Del and the same drain: when either returns, no
+// older buffered Set can bring back an older value. A fill, which stores
+// what was current when its ticket was taken, is a plain Set and waits for
+// nothing: the L2-hit path stays cheap. Reads take no lock.
+//
+// Which sets are applied is known without asking ristretto: each set is
+// numbered when it has been handed over (pushed), and ristretto's Cost
+// callback, which runs on its single buffer goroutine as it takes a set
+// from the buffer, marks every set handed over before that one began as
+// applied (the buffer is first in, first out). A shard whose last set is
+// applied needs no drain, so a write that follows no recent set of its
+// shard costs no hand-off to ristretto's goroutine.
 type l1 struct {
 	clock  *clock
 	cache  *ristretto.Cache[uint64, *l1Entry]
@@ -61,6 +72,10 @@ type l1 struct {
 	epoch  atomic.Uint64
 	fences fenceTable
 	stats  *counters
+	// pushed counts the sets handed to ristretto; applied is a count up to
+	// which all of them are known to be applied.
+	pushed  atomic.Uint64
+	applied atomic.Uint64
 	// meanCost is a running mean of the payload sizes of the entries stored
 	// with a known cost (lossy under concurrent updates, which is fine for
 	// an estimate).
@@ -80,6 +95,12 @@ func newL1(cfg Config, stats *counters, clk *clock) (*l1, error) {
 		BufferItems:        64,
 		IgnoreInternalCost: true, // entryOverheadBytes is counted in each cost
 		OnReject:           func(*ristretto.Item[*l1Entry]) { stats.l1SetsRejected.Add(1) },
+		// Sets pass a cost of 0, so ristretto calls this as it applies
+		// them (see l1).
+		Cost: func(e *l1Entry) int64 {
+			c.noteApplied(e.pushStart)
+			return e.cost
+		},
 	})
 	if err != nil {
 		return nil, err
@@ -88,52 +109,31 @@ func newL1(cfg Config, stats *counters, clk *clock) (*l1, error) {
 	return c, nil
 }
 
-// L1 indexes entries by a hash of their key that a caller holding a key's
-// prefix can compute without building the key: the key is split after its
-// second ':' (package keys puts the namespace and the entity there), the two
-// parts are hashed apart and combined. A KeyPrefix caches its part's hash,
-// so a lookup hashes only the id.
-
-// splitKey splits key after its second ':'; a key with fewer has no prefix.
-func splitKey(key string) (prefix, id string) {
-	i := strings.IndexByte(key, ':')
-	if i < 0 {
-		return "", key
-	}
-	j := strings.IndexByte(key[i+1:], ':')
-	if j < 0 {
-		return "", key
-	}
-	n := i + j + 2
-	return key[:n], key[n:]
-}
-
-// combine mixes a prefix hash and an id hash into an index.
-func combine(prefixHash, idHash uint64) uint64 {
-	return idHash ^ (prefixHash + 0x9e3779b97f4a7c15 + idHash<<6 + idHash>>2)
-}
-
-func (c *l1) hashPart(s string) uint64 { return maphash.String(c.seed, s) }
+// L1 indexes entries by the hash of their full key. A Group holds the hash
+// state of its key prefix, written once, and hashes only the id on a
+// lookup: the same index as the full key's, without building the key, so
+// an L1 hit allocates nothing.
 
 // hashKey hashes a full key.
-func (c *l1) hashKey(key string) uint64 {
-	prefix, id := splitKey(key)
-	return combine(c.hashPart(prefix), c.hashPart(id))
+func (c *l1) hashKey(key string) uint64 { return maphash.String(c.seed, key) }
+
+// prefixHash returns the hash state of prefix, for get.
+func (c *l1) prefixHash(prefix string) maphash.Hash {
+	var h maphash.Hash
+	h.SetSeed(c.seed)
+	h.WriteString(prefix)
+	return h
 }
 
-// get returns the live entry for the key p+id.
-func (c *l1) get(p KeyPrefix, id string) (*l1Entry, bool) {
+// get returns the live entry for the key prefix+id; p is prefixHash(prefix).
+func (c *l1) get(p *maphash.Hash, prefix, id string) (*l1Entry, bool) {
 	if c.cache == nil {
 		return nil, false
 	}
-	var h uint64
-	if p.split {
-		h = combine(p.hash, c.hashPart(id))
-	} else {
-		h = c.hashKey(p.prefix + id)
-	}
-	e, ok := c.cache.Get(h)
-	if !ok || e.epoch != c.epoch.Load() || !e.hasKey(p.prefix, id) {
+	h := *p
+	h.WriteString(id)
+	e, ok := c.cache.Get(h.Sum64())
+	if !ok || e.epoch != c.epoch.Load() || !e.hasKey(prefix, id) {
 		return nil, false
 	}
 	return e, true
@@ -164,7 +164,7 @@ func (c *l1) fill(key string, e *l1Entry, ttl time.Duration, cost int64, t fence
 	if t.fence.seq != t.seq || c.epoch.Load() != t.epoch {
 		return false
 	}
-	c.storeLocked(key, e, ttl, cost, false)
+	c.storeLocked(sh, key, e, ttl, cost, false)
 	return true
 }
 
@@ -176,12 +176,13 @@ func (c *l1) write(key string, e *l1Entry, ttl time.Duration, cost int64) {
 	if f := sh.m[key]; f != nil {
 		f.seq++
 	}
-	c.storeLocked(key, e, ttl, cost, true)
+	c.storeLocked(sh, key, e, ttl, cost, true)
 }
 
 // invalidate drops keys and makes fills in flight for them stale. It
 // returns once ristretto has applied the deletions.
 func (c *l1) invalidate(keys ...string) {
+	var pending uint64
 	for _, key := range keys {
 		sh := c.fences.shard(key)
 		sh.mu.Lock()
@@ -191,19 +192,40 @@ func (c *l1) invalidate(keys ...string) {
 		if c.cache != nil {
 			c.cache.Del(c.hashKey(key))
 		}
+		pending = max(pending, sh.lastSet)
 		sh.mu.Unlock()
 	}
-	if c.cache != nil {
-		c.cache.Wait() // older buffered sets are applied before the Dels
+	c.drainUpTo(pending) // older buffered sets are applied before the Dels
+}
+
+// drainUpTo returns once every set numbered up to n is applied, waiting for
+// ristretto's buffer only if some may not be.
+func (c *l1) drainUpTo(n uint64) {
+	if c.cache == nil || n <= c.applied.Load() {
+		return
+	}
+	w := c.pushed.Load()
+	c.cache.Wait()
+	c.noteApplied(w)
+}
+
+// noteApplied records that every set numbered up to n is applied.
+func (c *l1) noteApplied(n uint64) {
+	for {
+		cur := c.applied.Load()
+		if n <= cur || c.applied.CompareAndSwap(cur, n) {
+			return
+		}
 	}
 }
 
 // clear makes every entry and every fill in flight stale in O(1).
 func (c *l1) clear() { c.epoch.Add(1) }
 
-// storeLocked stores e; drain (for writes) first removes the key and drains
-// ristretto's buffer, so that no older buffered set survives (see l1).
-func (c *l1) storeLocked(key string, e *l1Entry, ttl time.Duration, cost int64, drain bool) {
+// storeLocked stores e under sh's lock; drain (for writes) first removes the
+// key and drains ristretto's buffer of the shard's older sets, so that none
+// survives (see l1).
+func (c *l1) storeLocked(sh *fenceShard, key string, e *l1Entry, ttl time.Duration, cost int64, drain bool) {
 	if c.cache == nil {
 		return
 	}
@@ -212,7 +234,7 @@ func (c *l1) storeLocked(key string, e *l1Entry, ttl time.Duration, cost int64, 
 		c.cache.Del(h)
 	}
 	if drain {
-		c.cache.Wait()
+		c.drainUpTo(sh.lastSet)
 	}
 	if ttl <= 0 {
 		return
@@ -230,9 +252,13 @@ func (c *l1) storeLocked(key string, e *l1Entry, ttl time.Duration, cost int64, 
 	if e.checkAt == 0 || e.expiresAt < e.checkAt {
 		e.checkAt = e.expiresAt
 	}
-	if !c.cache.Set(h, e, cost+int64(len(key))+entryOverheadBytes) {
+	e.cost = cost + int64(len(key)) + entryOverheadBytes
+	e.pushStart = c.pushed.Load()
+	if !c.cache.Set(h, e, 0) {
 		c.stats.l1SetsDropped.Add(1)
+		return
 	}
+	sh.lastSet = c.pushed.Add(1)
 }
 
 func (c *l1) close() {
@@ -244,7 +270,9 @@ func (c *l1) close() {
 // wait blocks until every L1 set made so far is applied (tests use it).
 func (c *l1) wait() {
 	if c.cache != nil {
+		w := c.pushed.Load()
 		c.cache.Wait()
+		c.noteApplied(w)
 	}
 }
 
@@ -260,6 +288,8 @@ type fenceTable struct {
 type fenceShard struct {
 	mu sync.Mutex
 	m  map[string]*fence
+	// lastSet numbers the shard's last set handed to ristretto (see l1).
+	lastSet uint64
 }
 
 type fence struct {
@@ -316,6 +346,15 @@ func (c *l1) end(t fenceTicket) {
 		delete(sh.m, t.key)
 	}
 	sh.mu.Unlock()
+}
+
+// refreshDue reports whether a read at now is past the entry's refresh point
+// (refresh-ahead), whatever its L1 expiry.
+func (e *l1Entry) refreshDue(o *Options, now int64) bool {
+	if e.negative || o.RefreshAfter <= 0 || o.RefreshAfter >= 1 {
+		return false
+	}
+	return now >= e.createdAt+int64(float64(e.freshUntil-e.createdAt)*o.RefreshAfter)
 }
 
 // due reports whether a read at now should refresh the entry or serve it

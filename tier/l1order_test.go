@@ -14,19 +14,19 @@ func TestL1NeverServesAnOlderWrite(t *testing.T) {
 	}
 	defer s.Close()
 	ctx := context.Background()
-	o := &Options{Decode: DecodeAs[int]()}
+	o := &Options{Decode: decodeAs[int]()}
 	stale := &loader{fn: func(context.Context, string) (any, error) { return -1, nil }}
 	for i := 0; i < 2000; i++ {
 		if err := s.Set(ctx, "k", i, o); err != nil {
 			t.Fatal(err)
 		}
-		v, hit, err := s.LookupL1(s.KeyPrefix("k"), "", o)
+		v, hit, err := l1Peek(s, "k")
 		if hit && (err != nil || v.(int) != i) {
 			t.Fatalf("after Set(%d): L1 = %v, %v", i, v, err)
 		}
 		if i%3 == 0 {
-			s.InvalidateLocal("k")
-			if v, hit, _ := s.LookupL1(s.KeyPrefix("k"), "", o); hit {
+			s.invalidateLocal("k")
+			if v, hit, _ := l1Peek(s, "k"); hit {
 				t.Fatalf("after Set(%d) and an invalidation: L1 = %v; want nothing", i, v)
 			}
 			r, err := s.Get(ctx, "k", o, stale.load)

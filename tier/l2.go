@@ -17,13 +17,36 @@ import (
 var (
 	// fillIfLease replaces the caller's lease with the loaded value: a write
 	// or delete of the key during the load removed the lease, and then the
-	// (older) loaded value must not be stored.
+	// (older) loaded value must not be stored. A lease is compared without
+	// its waited mark (byte 3, the codec byte a lease does not use); the
+	// script returns 2 when the lease was marked: another process waits for
+	// the fill and is told so on the bus.
 	fillIfLease = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+local cur = redis.call('GET', KEYS[1])
+local want = ARGV[1]
+if cur and #cur == #want and string.sub(cur, 1, 2) == string.sub(want, 1, 2) and string.sub(cur, 4) == string.sub(want, 4) then
   redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  if string.byte(cur, 3) ~= 0 then return 2 end
   return 1
 end
 return 0`)
+	// delIfLease deletes the caller's lease, marked or not (see fillIfLease).
+	delIfLease = redis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+local want = ARGV[1]
+if cur and #cur == #want and string.sub(cur, 1, 2) == string.sub(want, 1, 2) and string.sub(cur, 4) == string.sub(want, 4) then
+  return redis.call('DEL', KEYS[1])
+end
+return 0`)
+	// markWaited returns the key's value and, when it is a fill lease (flags
+	// byte 4, see envelope.go), marks the lease as waited for, so that its
+	// holder announces the fill.
+	markWaited = redis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if cur and #cur > 19 and string.byte(cur, 2) == 4 and string.byte(cur, 3) == 0 then
+  redis.call('SETRANGE', KEYS[1], 2, '\1')
+end
+return cur`)
 	// fillIfUnchanged replaces the entry a refresh started from, and only it.
 	fillIfUnchanged = redis.NewScript(`
 local cur = redis.call('GET', KEYS[1])
@@ -56,14 +79,24 @@ type l2 struct {
 }
 
 // call runs fn with the call's deadline, unless the breaker is open, and
-// reports its outcome to the breaker.
+// reports its outcome to the breaker. A context whose own deadline comes
+// within the timeout already bounds the call: it is used as it is, which
+// saves a timer and a context per call.
 func (c *l2) call(ctx context.Context, fn func(ctx context.Context) error) error {
+	if err := ctx.Err(); err != nil {
+		return err // nothing is sent for a caller that has given up
+	}
 	if !c.br.allow() {
 		return ErrBreakerOpen
 	}
-	cctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	err := fn(cctx)
+	var err error
+	if d, ok := ctx.Deadline(); ok && time.Until(d) <= c.timeout {
+		err = fn(ctx)
+	} else {
+		cctx, cancel := context.WithTimeout(ctx, c.timeout)
+		err = fn(cctx)
+		cancel()
+	}
 	c.br.record(ctx, err)
 	return err
 }
@@ -92,6 +125,26 @@ func (c *l2) set(ctx context.Context, key string, raw []byte, ttl time.Duration)
 		return fmt.Errorf("tier: redis set %q: %w", key, err)
 	}
 	return nil
+}
+
+// getOrLease reads key and, when it is absent, stores lease in it, in one
+// command (SET NX GET): raw is what key held (nil when it was absent) and
+// won reports that lease is now the key's value. ttlArg is the lease's TTL
+// in milliseconds, formatted once by the Store.
+func (c *l2) getOrLease(ctx context.Context, key string, lease []byte, ttlArg any) (raw []byte, won bool, err error) {
+	err = c.call(ctx, func(ctx context.Context) error {
+		cmd := redis.NewStringCmd(ctx, "set", key, lease, "nx", "get", "px", ttlArg)
+		_ = c.rdb.Process(ctx, cmd)
+		raw, err = cmd.Bytes()
+		return err
+	})
+	if errors.Is(err, redis.Nil) {
+		return nil, true, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("tier: redis get or lease %q: %w", key, err)
+	}
+	return raw, false, nil
 }
 
 // setNX stores raw only when key is absent and reports whether it did.
@@ -142,8 +195,40 @@ func (c *l2) runScript(ctx context.Context, s *redis.Script, key string, args ..
 	return n == 1, nil
 }
 
-func (c *l2) fillIfLease(ctx context.Context, key string, lease, raw []byte, ttl time.Duration) (bool, error) {
-	return c.runScript(ctx, fillIfLease, key, lease, raw, ttl.Milliseconds())
+// fillIfLease replaces lease with raw; waited reports that another process
+// had marked the lease (see markWaited).
+func (c *l2) fillIfLease(ctx context.Context, key string, lease, raw []byte, ttl time.Duration) (filled, waited bool, err error) {
+	var n int64
+	err = c.call(ctx, func(ctx context.Context) (err error) {
+		n, err = fillIfLease.Run(ctx, c.rdb, []string{key}, lease, raw, ttl.Milliseconds()).Int64()
+		return err
+	})
+	if err != nil {
+		return false, false, fmt.Errorf("tier: redis fill %q: %w", key, err)
+	}
+	return n > 0, n == 2, nil
+}
+
+// delIfLease removes lease (marked or not) from key.
+func (c *l2) delIfLease(ctx context.Context, key string, lease []byte) (bool, error) {
+	return c.runScript(ctx, delIfLease, key, lease)
+}
+
+// markWaited returns key's raw entry (nil when absent) after marking it as
+// waited for if it is a fill lease.
+func (c *l2) markWaited(ctx context.Context, key string) ([]byte, error) {
+	var s string
+	err := c.call(ctx, func(ctx context.Context) (err error) {
+		s, err = markWaited.Run(ctx, c.rdb, []string{key}).Text()
+		return err
+	})
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("tier: redis mark waited %q: %w", key, err)
+	}
+	return []byte(s), nil
 }
 
 func (c *l2) fillIfUnchanged(ctx context.Context, key string, prev, raw []byte, ttl time.Duration) (bool, error) {
@@ -157,11 +242,12 @@ func (c *l2) delIfEquals(ctx context.Context, key string, want []byte) (bool, er
 
 // newLease returns the envelope of a fill lease: a token unique across the
 // fleet (this process's random lease prefix and a counter; no system
-// randomness on the read path), stamped with the time it was taken.
+// randomness on the read path), stamped with the time it was taken and the
+// end of the life it declares (FillLockTTL later).
 func (s *Store) newLease() []byte {
 	now := time.Now()
 	token := binary.BigEndian.AppendUint64(s.leasePrefix[:len(s.leasePrefix):len(s.leasePrefix)], s.leaseSeq.Add(1))
-	return appendEnvelope(make([]byte, 0, envelopeHeaderSize+len(token)), envelope{flags: flagLease, createdAt: now, freshUntil: now, payload: token})
+	return appendEnvelope(make([]byte, 0, envelopeHeaderSize+len(token)), envelope{flags: flagLease, createdAt: now, freshUntil: now.Add(s.cfg.FillLockTTL), payload: token})
 }
 
 // newToken returns 16 random bytes for a lease or a lock.

@@ -92,7 +92,7 @@ func sampleUser(id int64) user {
 	}
 }
 
-var userOptions = Options{Decode: DecodeAs[user]()}
+var userOptions = Options{Decode: decodeAs[user]()}
 
 var keySeq atomic.Int64
 
@@ -168,4 +168,17 @@ func newClient(t testing.TB, addr string) *redis.Client {
 	rdb := redis.NewClient(opt)
 	t.Cleanup(func() { rdb.Close() })
 	return rdb
+}
+
+// l1Peek reports whether L1 holds a fresh entry for key, and its value: the
+// read a Group's L1 hit makes, for a full key, without going further.
+func l1Peek(s *Store, key string) (any, bool, error) {
+	e, ok := s.l1.getKey(key)
+	if !ok || s.clock.nanos() >= e.checkAt {
+		return nil, false, nil
+	}
+	if e.negative {
+		return nil, true, ErrNotFound
+	}
+	return e.value, true, nil
 }

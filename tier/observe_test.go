@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -37,9 +38,16 @@ func TestObserveRead(t *testing.T) {
 	ctx := ctxT(t)
 	var log readLog
 	s := newStore(t, Config{ObserveRead: log.observe})
-	key, gone, broken := testKey(t), testKey(t), testKey(t)
-	head, id := splitKey(key)
-	prefix := s.KeyPrefix(head)
+	g, err := NewGroup(s, GroupConfig[string]{Namespace: "test", Entity: "observe", Load: func(context.Context, string) (string, error) { return "v", nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := strings.TrimPrefix(testKey(t), "test:")
+	key, err := g.Key(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone, broken := testKey(t), testKey(t)
 	load := constLoader("v").load
 	missing := func(context.Context, string) (any, error) { return nil, ErrNotFound }
 	failing := func(context.Context, string) (any, error) { return nil, errors.New("source down") }
@@ -54,18 +62,18 @@ func TestObserveRead(t *testing.T) {
 	}{
 		{"miss loads", get(key, load), []Tier{TierSource}},
 		{"L1 hit", get(key, load), []Tier{TierL1}},
-		{"LookupL1 hit", func() {
-			if _, hit, err := s.LookupL1(prefix, id, nil); !hit || err != nil {
-				t.Errorf("LookupL1(%q) = hit %v, %v; want a hit", key, hit, err)
+		{"Group L1 hit", func() {
+			if _, tr, err := g.Get(ctx, id); tr != TierL1 || err != nil {
+				t.Errorf("Group.Get(%q) = %v, %v; want an L1 hit", id, tr, err)
 			}
 		}, []Tier{TierL1}},
 		{"L1 cleared: L2", func() { s.ClearLocal(); get(key, load)() }, []Tier{TierL2}},
-		{"LookupL1 miss is not reported", func() {
+		{"Group L1 cleared: L2, reported once", func() {
 			s.ClearLocal()
-			if _, hit, _ := s.LookupL1(prefix, id, nil); hit {
-				t.Errorf("LookupL1(%q) hit after ClearLocal", key)
+			if _, tr, err := g.Get(ctx, id); tr != TierL2 || err != nil {
+				t.Errorf("Group.Get(%q) after ClearLocal = %v, %v; want an L2 hit", id, tr, err)
 			}
-		}, nil},
+		}, []Tier{TierL2}},
 		{"not found from the source", get(gone, missing), []Tier{TierSource}},
 		{"cached not found from L1", get(gone, missing), []Tier{TierL1}},
 		{"load error", get(broken, failing), []Tier{TierNone}},
@@ -95,9 +103,15 @@ func TestObserveReadL1HitAllocatesNothing(t *testing.T) {
 			cfg.ObserveRead = func(Tier, time.Duration) {}
 		}
 		s := newStore(t, cfg)
-		key := testKey(t)
-		head, id := splitKey(key)
-		prefix := s.KeyPrefix(head)
+		g, err := NewGroup(s, GroupConfig[string]{Namespace: "test", Entity: "observe", Load: func(context.Context, string) (string, error) { return "v", nil }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := strings.TrimPrefix(testKey(t), "test:")
+		key, err := g.Key(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if _, err := s.Get(ctx, key, nil, constLoader("v").load); err != nil {
 			t.Fatal(err)
 		}
@@ -105,8 +119,8 @@ func TestObserveReadL1HitAllocatesNothing(t *testing.T) {
 		if allocs := testing.AllocsPerRun(1000, func() { _, _ = s.Get(ctx, key, nil, nil) }); allocs != 0 {
 			t.Errorf("hook set %v: Get L1 hit allocates %v; want 0", hooked, allocs)
 		}
-		if allocs := testing.AllocsPerRun(1000, func() { _, _, _ = s.LookupL1(prefix, id, nil) }); allocs != 0 {
-			t.Errorf("hook set %v: LookupL1 hit allocates %v; want 0", hooked, allocs)
+		if allocs := testing.AllocsPerRun(1000, func() { _, _, _ = g.Get(ctx, id) }); allocs != 0 {
+			t.Errorf("hook set %v: Group.Get L1 hit allocates %v; want 0", hooked, allocs)
 		}
 		if r, err := s.Get(ctx, key, nil, nil); err != nil || r.Tier != TierL1 {
 			t.Errorf("hook set %v: Get(%q) = %v, %v; want an L1 hit", hooked, key, r.Tier, err)

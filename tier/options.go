@@ -23,12 +23,11 @@ const (
 type Loader func(ctx context.Context, key string) (any, error)
 
 // Decoder decodes an L2 payload written with codec c into a new value of the
-// type the caller expects. strategy builds one per value type; see
-// DecodeAs.
+// type the caller expects (a Group builds its own).
 type Decoder func(c codec.Codec, payload []byte) (any, error)
 
-// DecodeAs returns the Decoder of values of type V.
-func DecodeAs[V any]() Decoder {
+// decodeAs returns the Decoder of values of type V.
+func decodeAs[V any]() Decoder {
 	return func(c codec.Codec, payload []byte) (any, error) {
 		var v V
 		if err := c.Unmarshal(payload, &v); err != nil {
@@ -46,7 +45,8 @@ func DecodeAs[V any]() Decoder {
 type Options struct {
 	// Codec encodes values for L2. Nil means codec.Default() (msgpack).
 	Codec codec.Codec
-	// Decode decodes L2 payloads. Nil means DecodeAs[any]().
+	// Decode decodes L2 payloads. Nil means values decoded as any (a
+	// Group sets its own, for its type).
 	Decode Decoder
 	// Codecs lists other codecs that entries of this type may have been
 	// written with (during a codec migration); entries with an unknown codec
@@ -82,13 +82,6 @@ type Options struct {
 
 var defaultOptions Options
 
-func (o *Options) orDefault() *Options {
-	if o == nil {
-		return &defaultOptions
-	}
-	return o
-}
-
 func (o *Options) codec() codec.Codec {
 	if o.Codec == nil {
 		return codec.Default()
@@ -103,7 +96,7 @@ func (o *Options) decoder() Decoder {
 	return o.Decode
 }
 
-var decodeAny = DecodeAs[any]()
+var decodeAny = decodeAs[any]()
 
 // codecByID finds the codec that wrote an entry.
 func (o *Options) codecByID(id byte) (codec.Codec, bool) {

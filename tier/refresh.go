@@ -11,7 +11,7 @@ import (
 // this process, the worker pool is full, or the Store is closing. The reload
 // runs on a context detached from the reader's (its values are kept) with
 // the Store's LoadTimeout, and is cancelled by Close.
-func (s *Store) refreshAsync(ctx context.Context, key string, o *Options, load Loader) {
+func (s *Store) refreshAsync(ctx context.Context, key, id string, o *Options, load Loader) {
 	if load == nil || s.closed.Load() {
 		return
 	}
@@ -22,7 +22,7 @@ func (s *Store) refreshAsync(ctx context.Context, key string, o *Options, load L
 	case s.workers <- struct{}{}:
 	default:
 		s.refreshes.Delete(key)
-		s.stats.refreshesDen.Add(1)
+		s.stats.refreshesDenied.Add(1)
 		return
 	}
 	if !s.goStarted() {
@@ -36,57 +36,49 @@ func (s *Store) refreshAsync(ctx context.Context, key string, o *Options, load L
 		defer s.refreshes.Delete(key)
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.LoadTimeout)
 		defer cancel()
-		stop := context.AfterFunc(s.closing, cancel)
+		stop := context.AfterFunc(s.bg.Context(), cancel)
 		defer stop()
-		s.refresh(rctx, key, o, load)
+		s.refresh(rctx, key, id, o, load)
 	}()
 }
 
-// refresh reloads key once across the fleet: it takes the key's refresh lock
-// (another process holding it is already reloading), re-reads L2 (another
-// process may have refreshed it already), loads, and replaces the entry only
-// if it is still the one it started from.
-func (s *Store) refresh(ctx context.Context, key string, o *Options, load Loader) {
-	t := s.l1.begin(key)
-	defer s.l1.end(t)
+// refresh reloads key once across the fleet: it reads L2, taking the fill
+// lease if the key is gone (then it fills it like a miss), takes the key's
+// refresh lock (another process holding it is already reloading), checks
+// that the entry is still the one it read, loads, and replaces the entry
+// only if it is still there. It runs the same fill steps as a read.
+func (s *Store) refresh(ctx context.Context, key, id string, o *Options, load Loader) {
+	r := &fillRead{key: key, id: id, o: o, load: load, t: s.l1.begin(key)}
+	defer func() { s.l1.end(r.t) }()
 	if s.l2 == nil {
-		s.countRefresh(s.loadAndFill(ctx, key, o, load, t, nil, nil))
+		s.countRefresh(s.loadAndLand(ctx, r, nil, nil))
 		return
 	}
-	raw, err := s.l2.get(ctx, key)
+	rd := s.readL2(ctx, r)
+	if rd.err != nil {
+		s.l2Error(rd.err)
+		s.countRefresh(s.loadAndLand(ctx, r, nil, nil))
+		return
+	}
+	if rd.raw == nil {
+		// Gone from L2 (deleted or expired): rd took its lease, the
+		// fleet-wide lock of a missing key.
+		s.countRefresh(s.loadAndLand(ctx, r, rd.lease, nil))
+		return
+	}
+	env, e, err := s.decodeL2(key, rd.raw, o)
 	if err != nil {
-		s.l2Error(err)
-		s.countRefresh(s.loadAndFill(ctx, key, o, load, t, nil, nil))
-		return
-	}
-	if raw == nil {
-		// Gone from L2 (deleted or expired): fill it like a miss; the lease
-		// is the fleet-wide lock.
-		lease := s.newLease()
-		won, err := s.l2.setNX(ctx, key, lease, s.cfg.FillLockTTL)
-		if err != nil || !won {
-			if err != nil {
-				s.l2Error(err)
-			}
-			s.stats.refreshesDen.Add(1)
-			return
-		}
-		s.countRefresh(s.loadAndFill(ctx, key, o, load, t, lease, nil))
-		return
-	}
-	env, e, err := s.decodeL2(key, raw, o)
-	if err != nil {
-		s.corrupt(ctx, key, raw, err)
-		s.stats.refreshesDen.Add(1)
+		s.corrupt(ctx, key, rd.raw, err)
+		s.stats.refreshesDenied.Add(1)
 		return
 	}
 	if env.lease() {
-		s.stats.refreshesDen.Add(1) // a fill is in progress elsewhere
+		s.stats.refreshesDenied.Add(1) // a fill is in progress elsewhere
 		return
 	}
 	if !e.due(time.Now().UnixNano()) {
 		// Already refreshed by another process: take its entry.
-		s.fillL1(key, e, o, len(raw), t)
+		s.fillL1(key, e, o, len(rd.raw), r.t)
 		return
 	}
 	if !s.lockRefresh(ctx, key) {
@@ -96,14 +88,24 @@ func (s *Store) refresh(ctx context.Context, key string, o *Options, load Loader
 	// Another process may have refreshed key and released its lock between
 	// the read above and this lock: reload only if the entry is still the
 	// one read.
-	if cur, err := s.l2.get(ctx, key); err != nil || !bytes.Equal(cur, raw) {
+	if cur, err := s.l2.get(ctx, key); err != nil || !bytes.Equal(cur, rd.raw) {
 		if err != nil {
 			s.l2Error(err)
 		}
-		s.stats.refreshesDen.Add(1)
+		s.stats.refreshesDenied.Add(1)
 		return
 	}
-	s.countRefresh(s.loadAndFill(ctx, key, o, load, t, nil, &staleL2{raw: raw, entry: e}))
+	s.countRefresh(s.loadAndLand(ctx, r, nil, &staleL2{raw: rd.raw, entry: e}))
+}
+
+// loadAndLand loads and fills at once: a background reload has no reader
+// to answer first.
+func (s *Store) loadAndLand(ctx context.Context, r *fillRead, lease []byte, prev *staleL2) (flightResult, error) {
+	res, fill, err := s.loadAndStage(ctx, r, lease, prev)
+	if fill != nil {
+		s.land(ctx, r, fill)
+	}
+	return res, err
 }
 
 // lockRefresh takes key's fleet-wide refresh lock; false means another
@@ -115,7 +117,7 @@ func (s *Store) lockRefresh(ctx context.Context, key string) bool {
 		return false
 	}
 	if !won {
-		s.stats.refreshesDen.Add(1)
+		s.stats.refreshesDenied.Add(1)
 	}
 	return won
 }
@@ -133,9 +135,9 @@ func refreshToken(instanceID string) []byte { return []byte(instanceID) }
 // countRefresh counts a finished reload. A failed load answered with the
 // stale entry (stale-if-error) returns no error, but the reload failed all
 // the same: count it.
-func (s *Store) countRefresh(fr *flightResult, err error) {
+func (s *Store) countRefresh(fr flightResult, err error) {
 	s.stats.refreshes.Add(1)
-	if fr != nil && fr.stale {
+	if fr.stale {
 		s.stats.refreshErrors.Add(1)
 		return
 	}

@@ -1,108 +1,148 @@
 package tier
 
-import "sync/atomic"
+import (
+	"reflect"
+	"sync/atomic"
+	"unicode"
+	"unicode/utf8"
+	"unsafe"
+)
 
 // Stats is a snapshot of a Store's counters since it was created.
+//
+// Each counter is declared here once. Its live form is the field of the
+// same name (first letter lower case) in the Store's counters, and its
+// exported form is given by its tags: metric names the metric family
+// (package metrics exports it), tier and result are that series' label
+// values, help describes the family (on its first field), and minus names a
+// counter whose value this series excludes.
 type Stats struct {
-	L1Hits   uint64 // reads answered by a fresh L1 entry
-	L1Misses uint64 // reads that found nothing usable in L1
-	L2Hits   uint64 // L1 misses answered by L2
-	L2Misses uint64 // L1 misses that L2 could not answer
-	L2Errors uint64 // failed or timed-out Redis calls
+	// L1Hits counts reads answered by a fresh L1 entry.
+	L1Hits uint64 `metric:"reads_total" tier:"l1" result:"hit" help:"Reads by the tier that looked and what it found."`
+	// L1Misses counts reads that found nothing usable in L1.
+	L1Misses uint64 `metric:"reads_total" tier:"l1" result:"miss"`
+	// L2Hits counts L1 misses answered by L2.
+	L2Hits uint64 `metric:"reads_total" tier:"l2" result:"hit"`
+	// L2Misses counts L1 misses that L2 could not answer.
+	L2Misses uint64 `metric:"reads_total" tier:"l2" result:"miss"`
+	// L2Errors counts failed or timed-out Redis calls.
+	L2Errors uint64 `metric:"redis_errors_total" help:"Failed or timed-out Redis calls."`
 
-	Loads         uint64 // calls of a loader (the source of truth)
-	LoadErrors    uint64 // loader calls that failed (not counting ErrNotFound)
-	NegativeHits  uint64 // reads answered by a cached "not found"
-	CoalescedWait uint64 // readers that shared another reader's L2 read or load
-	FillWaits     uint64 // times a reader waited for another process's fill
-	StaleFills    uint64 // values read or loaded but not cached because the key changed meanwhile
-	Corrupt       uint64 // L2 entries that failed to decode (deleted, counted)
+	// Loads counts calls of a loader (the source of truth).
+	Loads uint64 `metric:"loads_total" result:"ok" minus:"LoadErrors" help:"Calls of the loader (the source of truth) by outcome."`
+	// LoadErrors counts loader calls that failed (not counting ErrNotFound).
+	LoadErrors uint64 `metric:"loads_total" result:"error"`
+	// NegativeHits counts reads answered by a cached "not found".
+	NegativeHits uint64 `metric:"negative_hits_total" help:"Reads answered by a cached not-found."`
+	// CoalescedWait counts readers that shared another reader's L2 read or load.
+	CoalescedWait uint64 `metric:"coalesced_waits_total" help:"Readers that shared another reader's Redis read or load."`
+	// FillWaits counts times a reader waited for another process's fill.
+	FillWaits uint64 `metric:"fill_waits_total" help:"Times a reader waited for another process's fill."`
+	// StaleFills counts values read or loaded but not cached because the key changed meanwhile.
+	StaleFills uint64 `metric:"stale_fills_total" help:"Loaded values not cached because the key changed meanwhile."`
+	// Corrupt counts L2 entries that failed to decode (deleted, counted).
+	Corrupt uint64 `metric:"corrupt_entries_total" help:"L2 entries that failed to decode (deleted)."`
 
-	StaleServed     uint64 // stale values served (stale-while-revalidate, stale-if-error)
-	Refreshes       uint64 // background reloads started
-	RefreshErrors   uint64 // background reloads that failed
-	RefreshesDenied uint64 // background reloads skipped: pool full or another process refreshing
+	// StaleServed counts stale values served (stale-while-revalidate, stale-if-error).
+	StaleServed uint64 `metric:"stale_served_total" help:"Stale values served (stale-while-revalidate, stale-if-error)."`
+	// Refreshes counts background reloads started.
+	Refreshes uint64 `metric:"refreshes_total" result:"ok" minus:"RefreshErrors" help:"Background reloads (refresh-ahead, stale-while-revalidate) by outcome."`
+	// RefreshErrors counts background reloads that failed.
+	RefreshErrors uint64 `metric:"refreshes_total" result:"error"`
+	// RefreshesDenied counts background reloads skipped: pool full or another process refreshing.
+	RefreshesDenied uint64 `metric:"refreshes_total" result:"denied"`
 
-	L1SetsDropped  uint64 // L1 sets ristretto dropped (contention on its buffers)
-	L1SetsRejected uint64 // L1 sets ristretto's admission policy rejected
-	Sets           uint64 // values written through Set
-	Deletes        uint64 // keys deleted through Delete
-	EncodeErrors   uint64 // values the codec could not encode
+	// L1SetsDropped counts L1 sets ristretto dropped (contention on its buffers).
+	L1SetsDropped uint64 `metric:"l1_sets_lost_total" result:"dropped" help:"L1 sets that ristretto did not keep: dropped on contention or rejected by admission."`
+	// L1SetsRejected counts L1 sets ristretto's admission policy rejected.
+	L1SetsRejected uint64 `metric:"l1_sets_lost_total" result:"rejected"`
+	// Sets counts values written through Set.
+	Sets uint64 `metric:"sets_total" help:"Values written through Set."`
+	// Deletes counts keys deleted through Delete.
+	Deletes uint64 `metric:"deletes_total" help:"Keys deleted through Delete."`
+	// EncodeErrors counts values the codec could not encode.
+	EncodeErrors uint64 `metric:"encode_errors_total" help:"Values the codec could not encode."`
 
-	InvalidationsSent     uint64 // keys this Store published on the bus
-	MessagesSent          uint64 // bus messages published (a batch of keys is one)
-	InvalidationsReceived uint64 // keys dropped from L1 for other instances' writes
-	MessagesReceived      uint64 // bus messages from other instances
-	BusMalformed          uint64 // bus messages that failed to decode (ignored)
-	BusErrors             uint64 // failed publishes and subscription errors
-	BusDropped            uint64 // queued invalidations replaced by a clear (queue full)
-	Resubscribes          uint64 // subscriptions lost and restored (each cleared L1)
-	L1Clears              uint64 // L1 clears: resubscribes, pattern deletes, ClearLocal
-	PatternDeleted        uint64 // keys removed from Redis by DeletePattern
-	NamespaceBumps        uint64 // namespace versions this Store incremented
+	// InvalidationsSent counts keys this Store published on the bus.
+	InvalidationsSent uint64 `metric:"invalidations_total" result:"sent" help:"Keys invalidated through the bus: sent for this Store's writes, received for other instances' writes."`
+	// MessagesSent counts bus messages published (a batch of keys is one).
+	MessagesSent uint64 `metric:"bus_messages_total" result:"sent" help:"Bus messages (a batch of keys is one) by direction."`
+	// InvalidationsReceived counts keys dropped from L1 for other instances' writes.
+	InvalidationsReceived uint64 `metric:"invalidations_total" result:"received"`
+	// MessagesReceived counts bus messages from other instances.
+	MessagesReceived uint64 `metric:"bus_messages_total" result:"received"`
+	// BusMalformed counts bus messages that failed to decode (ignored).
+	BusMalformed uint64 `metric:"bus_malformed_total" help:"Bus messages that failed to decode (ignored)."`
+	// BusErrors counts failed publishes and subscription errors.
+	BusErrors uint64 `metric:"bus_errors_total" help:"Failed publishes and subscription errors."`
+	// BusDropped counts queued invalidations replaced by a clear (queue full).
+	BusDropped uint64 `metric:"bus_dropped_total" help:"Queued invalidations replaced by a clear because the queue was full."`
+	// Resubscribes counts subscriptions lost and restored (each cleared L1).
+	Resubscribes uint64 `metric:"resubscribes_total" help:"Bus subscriptions lost and restored (each cleared L1)."`
+	// L1Clears counts L1 clears: resubscribes, pattern deletes, ClearLocal.
+	L1Clears uint64 `metric:"l1_clears_total" help:"L1 clears: resubscribes, pattern deletes, namespace version bumps."`
+	// PatternDeleted counts keys removed from Redis by DeletePattern.
+	PatternDeleted uint64 `metric:"pattern_deleted_total" help:"Keys removed from Redis by DeletePattern."`
+	// NamespaceBumps counts namespace versions this Store incremented.
+	NamespaceBumps uint64 `metric:"namespace_bumps_total" help:"Namespace versions this Store incremented."`
 
-	Breaker         BreakerState // the circuit breaker's state now
-	BreakerOpens    uint64       // times the breaker opened
-	BreakerRejected uint64       // Redis calls skipped because the breaker was open
+	// Breaker is the circuit breaker's state now.
+	Breaker BreakerState
+	// BreakerOpens counts times the breaker opened.
+	BreakerOpens uint64 `metric:"breaker_opens_total" help:"Times the circuit breaker around Redis opened."`
+	// BreakerRejected counts Redis calls skipped because the breaker was open.
+	BreakerRejected uint64 `metric:"breaker_rejected_total" help:"Redis calls skipped because the breaker was open."`
 }
 
-// counters is the live, atomically updated form of Stats.
+// counters is the live, atomically updated form of Stats: one field per
+// uint64 field of Stats, of the same name with its first letter in lower
+// case (TestCountersMirrorStats checks it). snapshot copies them by name.
 type counters struct {
 	// l1Hits is written on every L1 hit by every core: keep it on a cache
 	// line of its own so that it does not slow down the other counters.
 	l1Hits atomic.Uint64
 	_      [56]byte
 
-	l1Misses, l2Hits, l2Misses, l2Errors                atomic.Uint64
-	loads, loadErrors, negativeHits, coalescedWait      atomic.Uint64
-	fillWaits, staleFills, corrupt                      atomic.Uint64
-	staleServed, refreshes, refreshErrors, refreshesDen atomic.Uint64
-	l1SetsDropped, l1SetsRejected, sets, deletes        atomic.Uint64
-	encodeErrors                                        atomic.Uint64
+	l1Misses, l2Hits, l2Misses, l2Errors                   atomic.Uint64
+	loads, loadErrors, negativeHits, coalescedWait         atomic.Uint64
+	fillWaits, staleFills, corrupt                         atomic.Uint64
+	staleServed, refreshes, refreshErrors, refreshesDenied atomic.Uint64
+	l1SetsDropped, l1SetsRejected, sets, deletes           atomic.Uint64
+	encodeErrors                                           atomic.Uint64
 
-	invSent, msgSent, invReceived, msgReceived atomic.Uint64
-	busMalformed, busErrors, busDropped        atomic.Uint64
-	resubscribes, l1Clears, patternDeleted     atomic.Uint64
-	namespaceBumps                             atomic.Uint64
-	breakerOpens, breakerRejected              atomic.Uint64
+	invalidationsSent, messagesSent         atomic.Uint64
+	invalidationsReceived, messagesReceived atomic.Uint64
+	busMalformed, busErrors, busDropped     atomic.Uint64
+	resubscribes, l1Clears, patternDeleted  atomic.Uint64
+	namespaceBumps                          atomic.Uint64
+	breakerOpens, breakerRejected           atomic.Uint64
 }
 
+// snapshot reads every counter into the Stats field of its name. It is
+// called at scrape time, not per read.
 func (c *counters) snapshot() Stats {
-	return Stats{
-		L1Hits:          c.l1Hits.Load(),
-		L1Misses:        c.l1Misses.Load(),
-		L2Hits:          c.l2Hits.Load(),
-		L2Misses:        c.l2Misses.Load(),
-		L2Errors:        c.l2Errors.Load(),
-		Loads:           c.loads.Load(),
-		LoadErrors:      c.loadErrors.Load(),
-		NegativeHits:    c.negativeHits.Load(),
-		CoalescedWait:   c.coalescedWait.Load(),
-		FillWaits:       c.fillWaits.Load(),
-		StaleFills:      c.staleFills.Load(),
-		Corrupt:         c.corrupt.Load(),
-		StaleServed:     c.staleServed.Load(),
-		Refreshes:       c.refreshes.Load(),
-		RefreshErrors:   c.refreshErrors.Load(),
-		RefreshesDenied: c.refreshesDen.Load(),
-		L1SetsDropped:   c.l1SetsDropped.Load(),
-		L1SetsRejected:  c.l1SetsRejected.Load(),
-		Sets:            c.sets.Load(),
-		Deletes:         c.deletes.Load(),
-		EncodeErrors:    c.encodeErrors.Load(),
-
-		InvalidationsSent:     c.invSent.Load(),
-		MessagesSent:          c.msgSent.Load(),
-		InvalidationsReceived: c.invReceived.Load(),
-		MessagesReceived:      c.msgReceived.Load(),
-		BusMalformed:          c.busMalformed.Load(),
-		BusErrors:             c.busErrors.Load(),
-		BusDropped:            c.busDropped.Load(),
-		Resubscribes:          c.resubscribes.Load(),
-		L1Clears:              c.l1Clears.Load(),
-		PatternDeleted:        c.patternDeleted.Load(),
-		NamespaceBumps:        c.namespaceBumps.Load(),
-		BreakerOpens:          c.breakerOpens.Load(),
-		BreakerRejected:       c.breakerRejected.Load(),
+	var st Stats
+	live := reflect.ValueOf(c).Elem()
+	out := reflect.ValueOf(&st).Elem()
+	for i := range live.NumField() {
+		f := live.Type().Field(i)
+		if f.Type != reflect.TypeFor[atomic.Uint64]() {
+			continue // padding
+		}
+		dst := out.FieldByName(exportedName(f.Name))
+		if !dst.IsValid() {
+			continue // cannot happen: TestCountersMirrorStats
+		}
+		// The field is unexported, so reflect will not call its methods:
+		// take its address (it is addressable, and of this type).
+		v := (*atomic.Uint64)(unsafe.Pointer(live.Field(i).UnsafeAddr()))
+		dst.SetUint(v.Load())
 	}
+	return st
+}
+
+// exportedName returns name with its first letter in upper case.
+func exportedName(name string) string {
+	r, n := utf8.DecodeRuneInString(name)
+	return string(unicode.ToUpper(r)) + name[n:]
 }

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/tiercache/tiercache/internal/background"
 )
 
 // Tier names the tier that answered a read.
@@ -68,19 +70,19 @@ type Store struct {
 
 	leasePrefix []byte        // random, per Store: makes lease tokens unique
 	leaseSeq    atomic.Uint64 // numbers this Store's leases
+	leaseTTLArg any           // FillLockTTL in milliseconds, as a Redis argument
+	waiters     fillWaiters   // flights waiting for another process's fill
+	// fills counts the L2 fills staged by answered flights and not landed
+	// yet (tests wait for them).
+	fills sync.WaitGroup
 
 	flightMu  sync.Mutex
 	flights   map[string]*flight // L1 misses of one key share one flight
 	refreshes sync.Map           // keys with a background reload running
 	workers   chan struct{}      // bounds background reloads
 
-	closing  context.Context // cancelled by Close
-	shutdown context.CancelFunc
-	closed   atomic.Bool
-	// bgMu orders goroutine starts (bg.Add under RLock, after checking
-	// closed) before Close's bg.Wait (after setting closed under Lock).
-	bgMu sync.RWMutex
-	bg   sync.WaitGroup // flights and background reloads
+	closed atomic.Bool
+	bg     background.Group // flights and background reloads
 
 	lastLog    atomic.Int64 // unix nanoseconds of the last log line
 	suppressed atomic.Uint64
@@ -104,12 +106,12 @@ func New(cfg *Config) (*Store, error) {
 	}
 	s := &Store{cfg: c, workers: make(chan struct{}, cfg.RefreshWorkers), flights: make(map[string]*flight), born: time.Now()}
 	s.leasePrefix = newToken()
+	s.leaseTTLArg = strconv.FormatInt(c.FillLockTTL.Milliseconds(), 10)
 	s.clock = newClock()
 	if s.l1, err = newL1(c, &s.stats, s.clock); err != nil {
 		s.clock.close()
 		return nil, fmt.Errorf("tier: l1: %w", err)
 	}
-	s.closing, s.shutdown = context.WithCancel(context.Background())
 	if cfg.Redis != nil {
 		s.l2 = &l2{rdb: cfg.Redis, timeout: cfg.L2Timeout, br: newBreaker(c, s.clock, &s.stats)}
 		if !cfg.DisableBus {
@@ -122,17 +124,13 @@ func New(cfg *Config) (*Store, error) {
 // Close stops the Store's background work, waits for it, and releases L1.
 // It does not close the Redis client. Reads after Close return ErrClosed.
 func (s *Store) Close() error {
-	s.bgMu.Lock()
-	already := s.closed.Swap(true)
-	s.bgMu.Unlock()
-	if already {
+	if s.closed.Swap(true) {
 		return nil
 	}
-	s.shutdown()
+	s.bg.Close()
 	if s.bus != nil {
-		s.bus.close()
+		s.bus.close() // after bg: what the flights wrote is published
 	}
-	s.bg.Wait()
 	s.l1.close()
 	s.clock.close()
 	return nil
@@ -164,11 +162,18 @@ func (s *Store) WaitL1() { s.l1.wait() }
 // share one L2 read and one load. A missing value is ErrNotFound, cached as a
 // negative entry. Cache errors (Redis down or slow, corrupt entries) are
 // counted and never fail a read that load can serve; load's own errors are
-// returned. A nil load makes a full miss ErrNoLoader.
+// returned. A nil load makes a full miss ErrNoLoader. Values of one data
+// type read by id are better read through a Group.
 //
 // A fresh L1 hit allocates nothing. With Config.ObserveRead set, the read is
 // timed and reported to it.
-func (s *Store) Get(ctx context.Context, key string, o *Options, load Loader) (r Result, err error) {
+func (s *Store) Get(ctx context.Context, key string, o *Options, load Loader) (Result, error) {
+	return s.get(ctx, key, key, o, load)
+}
+
+// get is Get of key, whose loader is called with id (the key itself, or a
+// Group's id).
+func (s *Store) get(ctx context.Context, key, id string, o *Options, load Loader) (r Result, err error) {
 	if s.cfg.ObserveRead != nil {
 		start := s.mono()
 		defer func() { s.cfg.ObserveRead(r.Tier, s.mono()-start) }()
@@ -181,46 +186,15 @@ func (s *Store) Get(ctx context.Context, key string, o *Options, load Loader) (r
 			if s.clock.nanos() < e.checkAt {
 				return s.l1Hit(e)
 			}
-			return s.getDue(ctx, key, o, load, e)
+			return s.getDue(ctx, key, id, o, load, e)
 		}
 	}
-	return s.getShared(ctx, key, o, load, nil)
+	return s.getShared(ctx, key, id, o, load, nil)
 }
 
 // mono reads the precise monotonic clock: the time since the Store was
 // made.
 func (s *Store) mono() time.Duration { return time.Since(s.born) }
-
-// LookupL1 answers a read of the key p+id from a fresh L1 entry only,
-// without building the key: a caller holding a prepared prefix and an id (as
-// strategies do) allocates nothing on a hit. hit is false when L1 has no
-// fresh entry (the caller then calls Get, which counts the miss); a hit on a
-// cached "not found" returns ErrNotFound. With Config.ObserveRead set, a hit
-// is timed and reported to it as an L1 read (a miss is reported by the Get
-// that follows).
-func (s *Store) LookupL1(p KeyPrefix, id string, o *Options) (value any, hit bool, err error) {
-	if o != nil && o.L1TTL < 0 {
-		return nil, false, nil
-	}
-	observe := s.cfg.ObserveRead
-	var start time.Duration
-	if observe != nil {
-		start = s.mono()
-	}
-	e, ok := s.l1.get(p, id)
-	if !ok || s.clock.nanos() >= e.checkAt {
-		return nil, false, nil
-	}
-	s.stats.l1Hits.Add(1)
-	if observe != nil {
-		observe(TierL1, s.mono()-start)
-	}
-	if e.negative {
-		s.stats.negativeHits.Add(1)
-		return nil, true, ErrNotFound
-	}
-	return e.value, true, nil
-}
 
 func (s *Store) l1Hit(e *l1Entry) (Result, error) {
 	s.stats.l1Hits.Add(1)
@@ -232,19 +206,11 @@ func (s *Store) l1Hit(e *l1Entry) (Result, error) {
 
 // goStarted registers a goroutine of the Store's with bg, unless the Store
 // is closed. The caller calls bg.Done when it ends.
-func (s *Store) goStarted() bool {
-	s.bgMu.RLock()
-	defer s.bgMu.RUnlock()
-	if s.closed.Load() {
-		return false
-	}
-	s.bg.Add(1)
-	return true
-}
+func (s *Store) goStarted() bool { return s.bg.Start() }
 
 // getDue handles an L1 entry past its check time: due for refresh-ahead,
 // servable stale while it revalidates, or too old to serve but for an error.
-func (s *Store) getDue(ctx context.Context, key string, o *Options, load Loader, e *l1Entry) (Result, error) {
+func (s *Store) getDue(ctx context.Context, key, id string, o *Options, load Loader, e *l1Entry) (Result, error) {
 	// The precise clock here: the coarse one may lag when the process is
 	// starved of CPU, and this path decides between fresh, stale and gone.
 	now := time.Now().UnixNano()
@@ -254,18 +220,18 @@ func (s *Store) getDue(ctx context.Context, key string, o *Options, load Loader,
 		if now < e.staleUntil {
 			stale = e
 		}
-		return s.getShared(ctx, key, o, load, stale)
+		return s.getShared(ctx, key, id, o, load, stale)
 	case now < e.freshUntil: // refresh-ahead: serve, reload in the background
 		s.stats.l1Hits.Add(1)
-		s.refreshAsync(ctx, key, o, load)
+		s.refreshAsync(ctx, key, id, o, load)
 		return e.answer(TierL1, false)
 	case now < e.freshUntil+int64(o.StaleWhileRevalidate):
 		s.stats.l1Hits.Add(1)
 		s.stats.staleServed.Add(1)
-		s.refreshAsync(ctx, key, o, load)
+		s.refreshAsync(ctx, key, id, o, load)
 		return e.answer(TierL1, true)
 	}
-	return s.getShared(ctx, key, o, load, e)
+	return s.getShared(ctx, key, id, o, load, e)
 }
 
 // answer is what a read answered by e returns.
@@ -324,6 +290,7 @@ func (s *Store) Set(ctx context.Context, key string, value any, o *Options) erro
 	} else {
 		s.l1.invalidate(key)
 	}
+	s.forgetFlights(key)
 	return l2err
 }
 
@@ -345,17 +312,21 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 	}
 	// After L2: a reader that read the old L2 entry began its fill before
 	// this invalidation, so its fill is refused.
-	s.InvalidateLocal(keys...)
+	s.invalidateLocal(keys...)
 	if s.bus != nil {
 		s.bus.publish(keys...)
 	}
 	return err
 }
 
-// InvalidateLocal drops keys from this Store's L1 only (the invalidation bus
-// calls it for other instances' writes).
-func (s *Store) InvalidateLocal(keys ...string) {
+// invalidateLocal drops keys from this Store's L1 only (the invalidation bus
+// calls it for other instances' writes and fills): fills in flight for them
+// are refused, reads after it start afresh, and flights waiting for another
+// process's fill of them read again.
+func (s *Store) invalidateLocal(keys ...string) {
 	s.l1.invalidate(keys...)
+	s.forgetFlights(keys...)
+	s.waiters.wake(keys...)
 }
 
 // ClearLocal empties this Store's L1 at once and makes every fill in flight
@@ -363,6 +334,8 @@ func (s *Store) InvalidateLocal(keys ...string) {
 func (s *Store) ClearLocal() {
 	s.stats.l1Clears.Add(1)
 	s.l1.clear()
+	s.forgetAllFlights()
+	s.waiters.wakeAll()
 }
 
 // l2Error counts and reports a failed Redis call; a call the open breaker

@@ -71,7 +71,7 @@ func run(ctx context.Context, out io.Writer) error {
 	products, err := strategy.NewCacheAside[Product](store, src, strategy.Options{
 		Namespace: "shop",
 		Entity:    "product",
-		TTL:       10 * time.Minute,
+		Options:   tier.Options{TTL: 10 * time.Minute},
 	})
 	if err != nil {
 		return err

@@ -219,7 +219,7 @@ func (k *kindOf[V]) open(ctx context.Context, d *db, rdb redis.UniversalClient) 
 	if k.store, err = tier.New(&tier.Config{Redis: rdb, L1MaxCostBytes: 8 << 20, L2Timeout: time.Second}); err != nil {
 		return err
 	}
-	k.s, err = k.build(k.store, k.table, strategy.Options{Namespace: "shop", Entity: k.name, TTL: k.ttl})
+	k.s, err = k.build(k.store, k.table, strategy.Options{Namespace: "shop", Entity: k.name, Options: tier.Options{TTL: k.ttl}})
 	return err
 }
 
@@ -271,9 +271,9 @@ func (k *kindOf[V]) report() kindReport {
 
 func (k *kindOf[V]) close() {
 	if k.s != nil {
-		if c, ok := k.s.(interface{ Close(context.Context) error }); ok {
+		if c, ok := k.s.(interface{ Shutdown(context.Context) error }); ok {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			_ = c.Close(ctx) // write-behind writes what is still queued, then stops its flusher
+			_ = c.Shutdown(ctx) // write-behind writes what is still queued, then stops its flusher
 			cancel()
 		}
 	}

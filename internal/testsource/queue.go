@@ -32,7 +32,7 @@ func HeldQueue(tb testing.TB, rdb redis.UniversalClient, namespace string) (w *s
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_ = w.Close(ctx)
+		_ = w.Shutdown(ctx)
 		store.Close()
 	})
 	return w, src

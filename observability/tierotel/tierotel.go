@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -15,9 +14,11 @@ import (
 	"github.com/tiercache/tiercache/tier"
 )
 
-// Errors returned by New and Add.
+// Errors returned by New, and wrapped by Add and AddQueue.
 var (
-	ErrDuplicate = errors.New("tierotel: strategy already registered")
+	// ErrDuplicate is wrapped for a name already registered; it is
+	// metrics.ErrDuplicate.
+	ErrDuplicate = metrics.ErrDuplicate
 	ErrNoMeter   = errors.New("tierotel: nil meter")
 )
 
@@ -45,16 +46,18 @@ func DefaultBuckets() []float64 {
 // the read-latency histogram. Close unregisters its callback. It is safe for
 // concurrent use.
 type Metrics struct {
+	// Add, Remove, AddQueue and RemoveQueue: the names are the series'
+	// strategy attribute; the queue gauges are QueueDepthName and
+	// QueueOldestName.
+	metrics.Registry
+
+	// Written once by New, only read after.
 	rows        []metrics.Counter
 	counters    map[string]metric.Int64Observable // by row name: counters, and gauges for Gauge rows
 	latency     metric.Float64Histogram
 	queueDepth  metric.Int64ObservableGauge
 	queueOldest metric.Float64ObservableGauge
 	reg         metric.Registration
-
-	mu      sync.RWMutex
-	readers map[string]metrics.StatsReader
-	queues  map[string]metrics.QueueReader
 }
 
 // Names of the write-behind queue gauges: the depth, and the oldest write's
@@ -83,8 +86,6 @@ func New(meter metric.Meter, cfg Config) (*Metrics, error) {
 	m := &Metrics{
 		rows:     metrics.Counters(),
 		counters: map[string]metric.Int64Observable{},
-		readers:  map[string]metrics.StatsReader{},
-		queues:   map[string]metrics.QueueReader{},
 	}
 	var observables []metric.Observable
 	for _, r := range m.rows {
@@ -133,67 +134,18 @@ func New(meter metric.Meter, cfg Config) (*Metrics, error) {
 // Close unregisters the counters' callback.
 func (m *Metrics) Close() error { return m.reg.Unregister() }
 
-// Add reports the counters of store under the strategy attribute name.
-func (m *Metrics) Add(name string, store metrics.StatsReader) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, ok := m.readers[name]; ok {
-		return fmt.Errorf("%w: %q", ErrDuplicate, name)
-	}
-	m.readers[name] = store
-	return nil
-}
-
-// Remove stops reporting the counters registered under name.
-func (m *Metrics) Remove(name string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.readers, name)
-}
-
-// AddQueue reports the depth and oldest write age of a write-behind queue
-// (a *strategy.WriteBehind[V]) under the strategy attribute name, as the
-// gauges QueueDepthName and QueueOldestName. Its names are apart from Add's:
-// a strategy's Store and its queue may share one.
-func (m *Metrics) AddQueue(name string, q metrics.QueueReader) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, ok := m.queues[name]; ok {
-		return fmt.Errorf("%w: queue %q", ErrDuplicate, name)
-	}
-	m.queues[name] = q
-	return nil
-}
-
-// RemoveQueue stops reporting the queue registered under name.
-func (m *Metrics) RemoveQueue(name string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.queues, name)
-}
-
 func (m *Metrics) observe(_ context.Context, o metric.Observer) error {
-	m.mu.RLock()
-	readers := make(map[string]metrics.StatsReader, len(m.readers))
-	for n, r := range m.readers {
-		readers[n] = r
-	}
-	queues := make(map[string]metrics.QueueReader, len(m.queues))
-	for n, q := range m.queues {
-		queues[n] = q
-	}
-	m.mu.RUnlock()
-	for name, q := range queues {
-		depth, oldest := q.QueueStats()
-		attrs := metric.WithAttributes(attribute.String(metrics.LabelStrategy, name))
+	for _, q := range m.Queues() {
+		depth, oldest := q.Reader.QueueStats()
+		attrs := metric.WithAttributes(attribute.String(metrics.LabelStrategy, q.Name))
 		o.ObserveInt64(m.queueDepth, int64(depth), attrs)
 		o.ObserveFloat64(m.queueOldest, oldest.Seconds(), attrs)
 	}
-	for name, r := range readers {
-		st := r.Stats()
+	for _, r := range m.Stores() {
+		st := r.Reader.Stats()
 		for _, row := range m.rows {
 			attrs := make([]attribute.KeyValue, 1, 3)
-			attrs[0] = attribute.String(metrics.LabelStrategy, name)
+			attrs[0] = attribute.String(metrics.LabelStrategy, r.Name)
 			if row.Tier != "" {
 				attrs = append(attrs, attribute.String(metrics.LabelTier, row.Tier))
 			}

@@ -1,9 +1,6 @@
 package tierprom
 
 import (
-	"errors"
-	"fmt"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,8 +9,9 @@ import (
 	"github.com/tiercache/tiercache/tier"
 )
 
-// ErrDuplicate is returned by Add for a strategy name already registered.
-var ErrDuplicate = errors.New("tierprom: strategy already registered")
+// ErrDuplicate is wrapped by the error of Add and AddQueue for a name
+// already registered; it is metrics.ErrDuplicate.
+var ErrDuplicate = metrics.ErrDuplicate
 
 // Config configures a Collector. The zero value works.
 type Config struct {
@@ -32,19 +30,18 @@ func DefaultBuckets() []float64 { return prometheus.ExponentialBuckets(1e-6, 4, 
 // Collector is a prometheus.Collector of the counters of named Stores and
 // the gauges of named write-behind queues, and the owner of the read-latency
 // histograms. Register it once; Add Stores and AddQueue queues to it at any
-// time. It is safe for concurrent use.
+// time (the names are the series' strategy label; the queue gauges are
+// tiercache_writebehind_queue_depth and
+// tiercache_writebehind_oldest_age_seconds). It is safe for concurrent use.
 type Collector struct {
+	metrics.Registry // Add, Remove, AddQueue, RemoveQueue
+
+	// Written once by NewCollector, only read after.
 	descs       map[string]*prometheus.Desc // by family name
 	rows        []metrics.Counter
 	latency     *prometheus.HistogramVec
 	queueDepth  *prometheus.Desc
 	queueOldest *prometheus.Desc
-
-	mu         sync.RWMutex
-	readers    map[string]metrics.StatsReader
-	ordering   []string
-	queues     map[string]metrics.QueueReader
-	queueOrder []string
 }
 
 var _ prometheus.Collector = (*Collector)(nil)
@@ -56,10 +53,8 @@ func NewCollector(cfg Config) *Collector {
 		buckets = DefaultBuckets()
 	}
 	c := &Collector{
-		descs:   map[string]*prometheus.Desc{},
-		rows:    metrics.Counters(),
-		readers: map[string]metrics.StatsReader{},
-		queues:  map[string]metrics.QueueReader{},
+		descs: map[string]*prometheus.Desc{},
+		rows:  metrics.Counters(),
 		queueDepth: prometheus.NewDesc(prometheus.BuildFQName(metrics.Namespace, "", metrics.QueueDepthName),
 			metrics.QueueDepthHelp, []string{metrics.LabelStrategy}, cfg.ConstLabels),
 		queueOldest: prometheus.NewDesc(prometheus.BuildFQName(metrics.Namespace, "", metrics.QueueOldestName),
@@ -86,59 +81,6 @@ func NewCollector(cfg Config) *Collector {
 		c.descs[r.Name] = prometheus.NewDesc(prometheus.BuildFQName(metrics.Namespace, "", r.Name), r.Help, labels, cfg.ConstLabels)
 	}
 	return c
-}
-
-// Add exports the counters of store under the strategy label name.
-func (c *Collector) Add(name string, store metrics.StatsReader) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.readers[name]; ok {
-		return fmt.Errorf("%w: %q", ErrDuplicate, name)
-	}
-	c.readers[name] = store
-	c.ordering = append(c.ordering, name)
-	return nil
-}
-
-// Remove stops exporting the counters registered under name.
-func (c *Collector) Remove(name string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.readers, name)
-	c.ordering = without(c.ordering, name)
-}
-
-// AddQueue exports the depth and oldest write age of a write-behind queue
-// (a *strategy.WriteBehind[V]) under the strategy label name, as the gauges
-// tiercache_writebehind_queue_depth and
-// tiercache_writebehind_oldest_age_seconds. Its names are apart from Add's:
-// a strategy's Store and its queue may share one.
-func (c *Collector) AddQueue(name string, q metrics.QueueReader) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.queues[name]; ok {
-		return fmt.Errorf("%w: queue %q", ErrDuplicate, name)
-	}
-	c.queues[name] = q
-	c.queueOrder = append(c.queueOrder, name)
-	return nil
-}
-
-// RemoveQueue stops exporting the queue registered under name.
-func (c *Collector) RemoveQueue(name string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.queues, name)
-	c.queueOrder = without(c.queueOrder, name)
-}
-
-func without(names []string, name string) []string {
-	for i, n := range names {
-		if n == name {
-			return append(names[:i], names[i+1:]...)
-		}
-	}
-	return names
 }
 
 // ReadHook returns the tier.Config.ObserveRead hook that records read
@@ -188,27 +130,15 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect reads every Store's Stats once and sends its series.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
-	c.mu.RLock()
-	names := append([]string(nil), c.ordering...)
-	readers := make([]metrics.StatsReader, len(names))
-	for i, n := range names {
-		readers[i] = c.readers[n]
+	for _, q := range c.Queues() {
+		depth, oldest := q.Reader.QueueStats()
+		ch <- gauge(c.queueDepth, float64(depth), q.Name)
+		ch <- gauge(c.queueOldest, oldest.Seconds(), q.Name)
 	}
-	queueNames := append([]string(nil), c.queueOrder...)
-	queues := make([]metrics.QueueReader, len(queueNames))
-	for i, n := range queueNames {
-		queues[i] = c.queues[n]
-	}
-	c.mu.RUnlock()
-	for i, name := range queueNames {
-		depth, oldest := queues[i].QueueStats()
-		ch <- gauge(c.queueDepth, float64(depth), name)
-		ch <- gauge(c.queueOldest, oldest.Seconds(), name)
-	}
-	for i, name := range names {
-		st := readers[i].Stats()
+	for _, s := range c.Stores() {
+		st := s.Reader.Stats()
 		for _, r := range c.rows {
-			labels := []string{name}
+			labels := []string{s.Name}
 			if r.Tier != "" {
 				labels = append(labels, r.Tier)
 			}
