@@ -66,7 +66,7 @@ func main() {
 	flag.StringVar(&o.listen, "listen", "127.0.0.1:8081", "address to serve the proxy on")
 	flag.StringVar(&o.admin, "admin", "", "address to serve the purge endpoint on (empty: none)")
 	flag.StringVar(&o.upstream, "upstream", "", "origin URL, such as http://127.0.0.1:8000")
-	flag.StringVar(&o.redisURL, "redis", "", "Redis URL, such as redis://127.0.0.1:6379/0 (default $REDIS_URL; with neither, start a redis-server)")
+	flag.StringVar(&o.redisURL, "redis", "", "Redis to use: a URL such as redis://127.0.0.1:6379/0, or host:port (default $REDIS_URL; with neither, start a redis-server)")
 	flag.StringVar(&o.redisListen, "redis-listen", "", "address of the redis-server the proxy starts when it is given no Redis (empty: a free 127.0.0.1 port)")
 	flag.StringVar(&o.targetedField, "targeted-field", "CDN-Cache-Control", `targeted cache-control field that takes precedence over Cache-Control (RFC 9213); "" for none`)
 	flag.BoolVar(&o.neverShareAuthorization, "never-share-authorization", false, "never store a response to a request with Authorization, even where RFC 9111 allows it")
@@ -263,6 +263,9 @@ func connect(ctx context.Context, redisURL, listen string, log *slog.Logger) (re
 		redisURL = os.Getenv("REDIS_URL")
 	}
 	if redisURL != "" {
+		if !strings.Contains(redisURL, "://") {
+			redisURL = "redis://" + redisURL // a bare host:port
+		}
 		opt, err := redis.ParseURL(redisURL)
 		if err != nil {
 			return nil, nil, err
