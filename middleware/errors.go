@@ -1,12 +1,18 @@
 package middleware
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/tiercache/tiercache/tier"
+)
 
 var (
 	// ErrNoStore is returned by New without a Store.
 	ErrNoStore = errors.New("middleware: nil store")
-	// ErrClosed is returned by a Transport's round trips after Close.
-	ErrClosed = errors.New("middleware: cache closed")
+	// ErrClosed is returned by a Transport's round trips after Close. It is
+	// tier.ErrClosed, so errors.Is matches it whether the Transport or its
+	// Store was closed.
+	ErrClosed = tier.ErrClosed
 	// ErrBadPurge is returned for a purge URL that is not absolute (it needs
 	// a scheme and a host).
 	ErrBadPurge = errors.New("middleware: bad purge request")

@@ -2,7 +2,6 @@ package strategy
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -13,8 +12,10 @@ import (
 )
 
 // ErrClosed is returned by a WriteBehind's Set and Delete after Shutdown,
-// and wrapped in the FailedWrite of writes that Shutdown could not finish.
-var ErrClosed = errors.New("strategy: closed")
+// and wrapped in the FailedWrite of writes that Shutdown could not finish. It is
+// tier.ErrClosed, so errors.Is matches it whether the strategy or its Store
+// was closed.
+var ErrClosed = tier.ErrClosed
 
 // WriteBehind answers writes from the cache and writes the source later:
 // Set stores the value in L2 and L1 at once and queues the source write;

@@ -7,8 +7,10 @@ var (
 	// key, whether that answer came from the source or from a cached
 	// negative entry. It is the same value as strategy.ErrNotFound.
 	ErrNotFound = errors.New("tiercache: not found")
-	// ErrClosed is returned by a Store that has been closed.
-	ErrClosed = errors.New("tier: store closed")
+	// ErrClosed is returned by a Store that has been closed. It is the same
+	// value as strategy.ErrClosed and middleware.ErrClosed, so one errors.Is
+	// test matches whichever layer was closed.
+	ErrClosed = errors.New("tiercache: closed")
 	// ErrNoContextTimeout is returned by New for a go-redis client whose
 	// options do not set ContextTimeoutEnabled: without it a call's context
 	// deadline does not bound the socket read, and a slow Redis would hold

@@ -3,6 +3,7 @@ package tier
 import (
 	"context"
 	"errors"
+	"net"
 	"time"
 )
 
@@ -234,7 +235,7 @@ func (s *Store) readL2(ctx context.Context, r *fillRead) l2Read {
 	}
 	lease := s.newLease()
 	raw, won, err := s.l2.getOrLease(ctx, r.key, lease, s.leaseTTLArg)
-	if err != nil && !errors.Is(err, ErrBreakerOpen) && !errors.Is(err, context.Canceled) {
+	if err != nil && mayHaveRun(err) {
 		// The command may have reached Redis and stored the lease though
 		// its answer was lost: take it back once Redis answers, so that
 		// other processes do not wait for a fill that never comes.
@@ -244,6 +245,20 @@ func (s *Store) readL2(ctx context.Context, r *fillRead) l2Read {
 		lease = nil
 	}
 	return l2Read{raw: raw, lease: lease, err: err}
+}
+
+// mayHaveRun reports whether a failed Redis call may still have run: not
+// when the breaker refused it, the caller had given up before it was sent,
+// or no connection could be made.
+func mayHaveRun(err error) bool {
+	var op *net.OpError
+	switch {
+	case errors.Is(err, ErrBreakerOpen), errors.Is(err, context.Canceled):
+		return false
+	case errors.As(err, &op) && op.Op == "dial":
+		return false
+	}
+	return true
 }
 
 // freshL2 answers from a fresh L2 entry, filling L1 and starting its

@@ -98,6 +98,12 @@ func (c *l2) call(ctx context.Context, fn func(ctx context.Context) error) error
 		cancel()
 	}
 	c.br.record(ctx, err)
+	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		// go-redis retries a failed dial or command with backoff until the
+		// deadline, then returns only the deadline: say whose it was and
+		// where the cause went.
+		err = fmt.Errorf("%w: no reply within L2Timeout (%v); the client's retries outlasted it, hiding their cause (keep DialerRetries and MaxRetryBackoff within it)", err, c.timeout)
+	}
 	return err
 }
 

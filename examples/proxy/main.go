@@ -36,7 +36,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/tiercache/tiercache/internal/redistest"
+	"github.com/tiercache/tiercache/examples/localredis"
 	"github.com/tiercache/tiercache/middleware"
 	"github.com/tiercache/tiercache/tier"
 )
@@ -275,7 +275,7 @@ func connect(ctx context.Context, redisURL, listen string, log *slog.Logger) (re
 		return rdb, func() { rdb.Close() }, nil
 	}
 	if listen == "" {
-		srv, err := redistest.StartServer()
+		srv, err := localredis.Start()
 		if err != nil {
 			return nil, nil, err
 		}

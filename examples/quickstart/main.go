@@ -1,6 +1,7 @@
 // Command quickstart caches one data type with tiercache and prints which
-// tier answered each read. It uses the Redis at REDIS_URL, or starts its own
-// redis-server (which must be on PATH) when REDIS_URL is unset.
+// tier answered each read. Its L2 is the Redis at REDIS_URL; without
+// REDIS_URL it starts a redis-server of its own when one is on the PATH,
+// and with neither it runs with L1 only and says so.
 //
 //	go run ./examples/quickstart
 package main
@@ -9,12 +10,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
-	"github.com/tiercache/tiercache/internal/redistest"
+	"github.com/tiercache/tiercache/examples/localredis"
 	"github.com/tiercache/tiercache/strategy"
 	"github.com/tiercache/tiercache/tier"
 )
@@ -48,20 +48,25 @@ func (c *catalogue) Remove(_ context.Context, id string) error {
 }
 
 func main() {
-	if err := run(context.Background(), os.Stdout); err != nil {
+	if err := run(context.Background(), os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, out io.Writer) error {
-	rdb, stop, err := connect()
+// run prints the walk-through to out, and notices and cache errors (such as
+// why Redis cannot be reached) to logs.
+func run(ctx context.Context, out, logs io.Writer) error {
+	rdb, release, err := localredis.Connect("", logs)
 	if err != nil {
 		return err
 	}
-	defer stop()
+	defer release() // closed last: the Store and the strategy use it
 
-	store, err := tier.New(&tier.Config{Redis: rdb})
+	store, err := tier.New(&tier.Config{
+		Redis:  rdb, // nil: L1 only
+		Logger: slog.New(slog.NewTextHandler(logs, nil)),
+	})
 	if err != nil {
 		return err
 	}
@@ -77,58 +82,60 @@ func run(ctx context.Context, out io.Writer) error {
 		return err
 	}
 
+	// read reads product 42 and prints which tier answered, from the
+	// Store's counters: the one that moved during the read.
 	read := func(what string) error {
+		before := store.Stats()
 		p, err := products.Get(ctx, "42")
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "%-28s %s costs %d\n", what+":", p.Name, p.Price)
+		fmt.Fprintf(out, "%-24s %s costs %d, answered by %s\n", what+":", p.Name, p.Price, answeredBy(before, store.Stats()))
 		return nil
 	}
-	before := store.Stats()
-	if err := read("first read (source)"); err != nil {
+	first := store.Stats()
+	if err := read("first read"); err != nil {
 		return err
 	}
 	store.WaitL1() // L1 sets are asynchronous; make this one visible
-	if err := read("second read (L1)"); err != nil {
+	if err := read("second read"); err != nil {
 		return err
 	}
-	store.ClearLocal() // as if another instance read it: only L2 has it
-	if err := read("after L1 cleared (L2)"); err != nil {
+	store.ClearLocal() // as if another instance read it: only L2 can have it
+	if err := read("after L1 cleared"); err != nil {
 		return err
 	}
 	if err := products.Set(ctx, "42", Product{ID: "42", Name: "teapot", Price: 1500}); err != nil {
-		return err
+		// The source has the new price; only the cache invalidation failed.
+		fmt.Fprintf(logs, "price change saved, but: %v\n", err)
 	}
 	if err := read("after a price change"); err != nil {
 		return err
 	}
+	before := store.Stats()
 	if _, err := products.Get(ctx, "nope"); err != strategy.ErrNotFound {
 		return fmt.Errorf("Get(nope) = %v; want ErrNotFound", err)
 	}
-	fmt.Fprintln(out, "missing product:             not found (cached as a negative entry)")
+	fmt.Fprintf(out, "%-24s not found, answered by %s\n", "missing product:", answeredBy(before, store.Stats()))
 
 	st := store.Stats()
 	fmt.Fprintf(out, "answered by L1 %d, L2 %d, source %d\n",
-		st.L1Hits-before.L1Hits, st.L2Hits-before.L2Hits, st.Loads-before.Loads)
+		st.L1Hits-first.L1Hits, st.L2Hits-first.L2Hits, st.Loads-first.Loads)
 	return nil
 }
 
-// connect returns a client for REDIS_URL, or starts a redis-server.
-func connect() (redis.UniversalClient, func(), error) {
-	if url := os.Getenv("REDIS_URL"); url != "" {
-		opt, err := redis.ParseURL(url)
-		if err != nil {
-			return nil, nil, err
-		}
-		opt.ContextTimeoutEnabled = true // tier.New requires it
-		rdb := redis.NewClient(opt)
-		return rdb, func() { rdb.Close() }, nil
+// answeredBy names the tier whose counter moved between two snapshots of
+// one read: the source (a load), L2 (Redis) or L1.
+func answeredBy(before, after tier.Stats) string {
+	switch {
+	case after.Loads > before.Loads:
+		return "the source"
+	case after.NegativeHits > before.NegativeHits:
+		return "a cached not-found"
+	case after.L2Hits > before.L2Hits:
+		return "L2 (Redis)"
+	case after.L1Hits > before.L1Hits:
+		return "L1"
 	}
-	srv, err := redistest.StartServer()
-	if err != nil {
-		return nil, nil, err
-	}
-	rdb := srv.NewClient()
-	return rdb, func() { rdb.Close(); srv.Close() }, nil
+	return "nothing counted"
 }

@@ -1,14 +1,16 @@
 // Command strategies caches four data types of a shop, each with the
 // strategy that suits it, in front of a real database: SQLite (embedded,
 // pure Go) by default, or PostgreSQL when DATABASE_URL is set. It runs a
-// short mixed workload and prints, per data type, the reads each tier
-// answered, the database reads and writes, and the p50/p99 latency.
+// short mixed workload (with a progress bar on a terminal) and prints, per
+// data type, what answered each read (L1, L2, a shared load, the database,
+// the write-behind queue), the database reads and writes, and the p50/p99
+// latency of reads and of writes.
 //
 //	go run ./examples/strategies                      # SQLite in a temp dir, its own redis-server
 //	DATABASE_URL=postgres://root@127.0.0.1:5432/test go run ./examples/strategies
 //
-// It uses the Redis at REDIS_URL, or starts its own redis-server (which must
-// be on PATH) when REDIS_URL is unset.
+// It uses the Redis at REDIS_URL, or starts its own redis-server when one is
+// on PATH, or else runs with L1 only and says so.
 package main
 
 import (

@@ -23,13 +23,13 @@ func TestRun(t *testing.T) {
 	if !strings.Contains(report, "2000 operations by 4 clients") || !strings.Contains(report, "against sqlite") {
 		t.Errorf("report header missing:\n%s", report)
 	}
-	if !strings.Contains(progress.String(), "100%") {
-		t.Errorf("progress bar never reached 100%%: %q", progress.String())
+	if progress.Len() != 0 {
+		t.Errorf("progress written to a non-terminal: %q; want nothing", progress.String())
 	}
 	rows := map[string][]string{}
 	for _, line := range strings.Split(report, "\n") {
 		f := strings.Fields(line)
-		if len(f) >= 9 {
+		if len(f) == 15 {
 			rows[f[0]] = f
 		}
 	}
@@ -43,23 +43,39 @@ func TestRun(t *testing.T) {
 		if got := f[len(f)-1]; got != strat {
 			t.Errorf("%s uses %s; want %s", name, got, strat)
 		}
-		r, _ := strconv.Atoi(f[1])
-		h, _ := strconv.Atoi(f[2])
-		dbReads, _ := strconv.Atoi(f[4])
-		if r == 0 || dbReads == 0 || dbReads > r {
-			t.Errorf("%s: reads %d, db reads %d; want 0 < db reads <= reads", name, r, dbReads)
+		n := make([]int, 10)
+		for i := range n {
+			n[i], _ = strconv.Atoi(f[i])
+		}
+		r, hits, l2, shared, source, queue, dbReads, refreshes := n[1], n[2], n[3], n[4], n[5], n[6], n[7], n[8]
+		if sum := hits + l2 + shared + source + queue; sum != r {
+			t.Errorf("%s: L1 %d + L2 %d + shared %d + source %d + queue %d = %d; want reads %d", name, hits, l2, shared, source, queue, sum, r)
+		}
+		if source+refreshes != dbReads {
+			t.Errorf("%s: source %d + refreshes %d; want db reads %d", name, source, refreshes, dbReads)
+		}
+		if r == 0 || dbReads == 0 {
+			t.Errorf("%s: reads %d, db reads %d; want both above 0", name, r, dbReads)
+		}
+		for _, col := range []int{10, 11, 12, 13} {
+			if _, err := time.ParseDuration(f[col]); err != nil {
+				t.Errorf("%s: column %d = %q; want a latency: %v", name, col, f[col], err)
+			}
 		}
 		reads += r
-		l1 += h
+		l1 += hits
 	}
 	// Write-behind coalesces writes of one cart: fewer database writes than Sets.
 	if f := rows["carts"]; f != nil {
-		if w, _ := strconv.Atoi(f[5]); w == 0 {
+		if w, _ := strconv.Atoi(f[9]); w == 0 {
 			t.Errorf("carts: no database writes after the flush:\n%s", report)
 		}
 	}
 	if l1*2 < reads {
 		t.Errorf("L1 answered %d of %d reads; want most of them under a Zipf workload", l1, reads)
+	}
+	if !strings.Contains(report, "reads = L1 + L2 + shared + source + queue") {
+		t.Errorf("report does not say how its columns add up:\n%s", report)
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -15,7 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/schollz/progressbar/v3"
 
-	"github.com/tiercache/tiercache/internal/redistest"
+	"github.com/tiercache/tiercache/examples/localredis"
 	"github.com/tiercache/tiercache/strategy"
 	"github.com/tiercache/tiercache/tier"
 )
@@ -29,7 +30,7 @@ func run(ctx context.Context, cfg config) error {
 	if cfg.ops <= 0 || cfg.workers <= 0 {
 		return fmt.Errorf("ops and workers must be positive")
 	}
-	rdb, stopRedis, err := connect(cfg.redisURL)
+	rdb, stopRedis, err := localredis.Connect(cfg.redisURL, cfg.progress)
 	if err != nil {
 		return err
 	}
@@ -93,14 +94,18 @@ func run(ctx context.Context, cfg config) error {
 		defer k.close()
 	}
 
-	bar := progressbar.NewOptions(cfg.ops,
-		progressbar.OptionSetWriter(cfg.progress),
-		progressbar.OptionSetDescription("mixed workload"),
-		progressbar.OptionShowCount(),
-		progressbar.OptionShowIts(),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionOnCompletion(func() { fmt.Fprintln(cfg.progress) }),
-	)
+	// The bar redraws itself with \r: only on a terminal, not in a log.
+	var bar *progressbar.ProgressBar
+	if isTerminal(cfg.progress) {
+		bar = progressbar.NewOptions(cfg.ops,
+			progressbar.OptionSetWriter(cfg.progress),
+			progressbar.OptionSetDescription("mixed workload"),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionOnCompletion(func() { fmt.Fprintln(cfg.progress) }),
+		)
+	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, cfg.workers)
@@ -109,7 +114,7 @@ func run(ctx context.Context, cfg config) error {
 		wg.Go(func() {
 			r := rand.New(rand.NewPCG(uint64(w), 7))
 			zipf := rand.NewZipf(r, 1.2, 1, idsPerType-1)
-			lat := make([][]time.Duration, len(kinds))
+			lat := make([]latencies, len(kinds))
 			defer func() {
 				for i, k := range kinds {
 					k.record(lat[i])
@@ -117,13 +122,19 @@ func run(ctx context.Context, cfg config) error {
 			}()
 			for next.Add(1) <= int64(cfg.ops) {
 				i := r.IntN(len(kinds))
-				d, err := kinds[i].op(ctx, r, int(zipf.Uint64()))
+				d, write, err := kinds[i].op(ctx, r, int(zipf.Uint64()))
 				if err != nil {
 					errs <- err
 					return
 				}
-				lat[i] = append(lat[i], d)
-				_ = bar.Add(1)
+				if write {
+					lat[i].writes = append(lat[i].writes, d)
+				} else {
+					lat[i].reads = append(lat[i].reads, d)
+				}
+				if bar != nil {
+					_ = bar.Add(1)
+				}
 			}
 		})
 	}
@@ -133,28 +144,64 @@ func run(ctx context.Context, cfg config) error {
 	if err := <-errs; err != nil {
 		return err
 	}
-	_ = bar.Finish()
+	if bar != nil {
+		_ = bar.Finish()
+	}
 	for _, k := range kinds {
 		if err := k.drain(ctx); err != nil {
 			return err
 		}
 	}
+	// Close before the report, so that background reloads are over and
+	// the counters are final (each strategy, then its Store).
+	for _, k := range kinds {
+		k.close()
+	}
 
 	fmt.Fprintf(cfg.out, "%d operations by %d clients in %v against %s\n\n", cfg.ops, cfg.workers, elapsed.Round(time.Millisecond), d.dialect)
 	tw := tabwriter.NewWriter(cfg.out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "type\treads\tL1 hits\tL2 hits\tdb reads\tdb writes\tp50\tp99\tstrategy\t")
+	fmt.Fprintln(tw, "type\treads\tL1\tL2\tshared\tsource\tqueue\tdb reads\trefreshes\tdb writes\tread p50\tread p99\twrite p50\twrite p99\tstrategy\t")
+	var notFound uint64
 	for _, k := range kinds {
 		r := k.report()
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%v\t%v\t%s\t\n", r.name, r.reads, r.l1Hits, r.l2Hits, r.dbReads, r.dbWrites, r.p50, r.p99, r.strategy)
+		notFound += r.notFound
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%v\t%v\t%v\t%v\t%s\t\n", r.name, r.reads,
+			r.l1, r.l2, r.shared, r.source, r.queue, r.dbReads, r.refreshes, r.dbWrites,
+			r.readP50, r.readP99, r.writeP50, r.writeP99, r.strategy)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(cfg.out, "\n"+
+		"reads = L1 + L2 + shared + source + queue: each read is answered by exactly one of them.\n"+
+		"  L1 includes the cached not-founds it answered (%d in this run).\n"+
+		"  shared: the read waited for another read of the same key (one Redis call or load per key at a time).\n"+
+		"  source: the read loaded from the database; queue: a write-behind write not yet in the database answered it.\n"+
+		"db reads = source + refreshes (refresh-ahead's background reloads, which no reader waits for).\n"+
+		"db writes: write-behind writes each id once per flush however many Sets it got.\n", notFound)
+	return nil
 }
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// latencies are one data type's operation times, reads and writes apart.
+type latencies struct{ reads, writes []time.Duration }
 
 // kind is one data type with its strategy, Store and table.
 type kind interface {
 	open(ctx context.Context, d *db, rdb redis.UniversalClient) error
-	op(ctx context.Context, r *rand.Rand, id int) (time.Duration, error)
-	record(lat []time.Duration)
+	// op runs one read or write and returns its duration and whether it
+	// was a write.
+	op(ctx context.Context, r *rand.Rand, id int) (time.Duration, bool, error)
+	record(lat latencies)
 	// drain waits until every write the strategy accepted reached the
 	// database (write-behind queues them).
 	drain(ctx context.Context) error
@@ -162,12 +209,15 @@ type kind interface {
 	close()
 }
 
-// kindReport is a data type's line of the report.
+// kindReport is a data type's line of the report. reads = l1 + l2 +
+// shared + source + queue; dbReads = source + refreshes.
 type kindReport struct {
-	name, strategy        string
-	reads, l1Hits, l2Hits uint64
-	dbReads, dbWrites     int64
-	p50, p99              time.Duration
+	name, strategy                       string
+	reads, l1, l2, shared                uint64
+	source, queue, refreshes             uint64
+	notFound                             uint64 // cached not-founds, counted in l1
+	dbReads, dbWrites                    uint64
+	readP50, readP99, writeP50, writeP99 time.Duration
 }
 
 // kindSpec describes a data type.
@@ -188,8 +238,9 @@ type kindOf[V any] struct {
 	reads   atomic.Uint64
 	version atomic.Int64
 
-	mu  sync.Mutex
-	lat []time.Duration
+	mu     sync.Mutex
+	lat    latencies
+	closed bool
 }
 
 func newKind[V any](spec kindSpec[V]) kind {
@@ -223,21 +274,21 @@ func (k *kindOf[V]) open(ctx context.Context, d *db, rdb redis.UniversalClient) 
 	return err
 }
 
-func (k *kindOf[V]) op(ctx context.Context, r *rand.Rand, i int) (time.Duration, error) {
+func (k *kindOf[V]) op(ctx context.Context, r *rand.Rand, i int) (time.Duration, bool, error) {
 	id := k.ids[i]
 	start := time.Now()
 	if r.IntN(100) < k.writePercent {
 		v := k.make(id, int(k.version.Add(1)))
 		if err := k.s.Set(ctx, id, v); err != nil {
-			return 0, fmt.Errorf("%s: set %s: %w", k.name, id, err)
+			return 0, true, fmt.Errorf("%s: set %s: %w", k.name, id, err)
 		}
-		return time.Since(start), nil
+		return time.Since(start), true, nil
 	}
 	k.reads.Add(1)
 	if _, err := k.s.Get(ctx, id); err != nil {
-		return 0, fmt.Errorf("%s: get %s: %w", k.name, id, err)
+		return 0, false, fmt.Errorf("%s: get %s: %w", k.name, id, err)
 	}
-	return time.Since(start), nil
+	return time.Since(start), false, nil
 }
 
 func (k *kindOf[V]) drain(ctx context.Context) error {
@@ -249,27 +300,44 @@ func (k *kindOf[V]) drain(ctx context.Context) error {
 	return nil
 }
 
-func (k *kindOf[V]) record(lat []time.Duration) {
+func (k *kindOf[V]) record(lat latencies) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.lat = append(k.lat, lat...)
+	k.lat.reads = append(k.lat.reads, lat.reads...)
+	k.lat.writes = append(k.lat.writes, lat.writes...)
 }
 
+// report reads the Store's counters. Each read is one L1 hit, one L2 hit
+// (a flight's leader), one shared wait (a follower) or one foreground load;
+// a load is a database read unless the write-behind queue answered it, and
+// background reloads are loads too. So, as the database counts its own
+// reads: queue = loads - db reads, source = db reads - refreshes.
 func (k *kindOf[V]) report() kindReport {
 	st := k.store.Stats()
 	k.mu.Lock()
-	lat := slices.Clone(k.lat)
+	reads, writes := slices.Clone(k.lat.reads), slices.Clone(k.lat.writes)
 	k.mu.Unlock()
-	slices.Sort(lat)
+	slices.Sort(reads)
+	slices.Sort(writes)
+	dbReads := uint64(k.table.reads.Load())
 	return kindReport{
 		name: k.name, strategy: k.strategy,
-		reads: k.reads.Load(), l1Hits: st.L1Hits, l2Hits: st.L2Hits,
-		dbReads: k.table.reads.Load(), dbWrites: k.table.writes.Load() + k.table.delete.Load(),
-		p50: percentile(lat, 0.50), p99: percentile(lat, 0.99),
+		reads: k.reads.Load(), l1: st.L1Hits, l2: st.L2Hits, shared: st.CoalescedWait,
+		source: dbReads - st.Refreshes, queue: st.Loads - dbReads, refreshes: st.Refreshes,
+		notFound: st.NegativeHits,
+		dbReads:  dbReads, dbWrites: uint64(k.table.writes.Load() + k.table.delete.Load()),
+		readP50: percentile(reads, 0.50), readP99: percentile(reads, 0.99),
+		writeP50: percentile(writes, 0.50), writeP99: percentile(writes, 0.99),
 	}
 }
 
+// close closes the strategy (a write-behind writes what is still queued,
+// then stops its flusher), then the Store. Closing twice does nothing.
 func (k *kindOf[V]) close() {
+	if k.closed {
+		return
+	}
+	k.closed = true
 	if k.s != nil {
 		if c, ok := k.s.(interface{ Shutdown(context.Context) error }); ok {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -289,23 +357,4 @@ func percentile(sorted []time.Duration, q float64) time.Duration {
 	}
 	i := int(q * float64(len(sorted)-1))
 	return sorted[i].Round(time.Microsecond)
-}
-
-// connect returns a client for url, or starts a redis-server.
-func connect(url string) (redis.UniversalClient, func(), error) {
-	if url != "" {
-		opt, err := redis.ParseURL(url)
-		if err != nil {
-			return nil, nil, err
-		}
-		opt.ContextTimeoutEnabled = true // tier.New requires it
-		rdb := redis.NewClient(opt)
-		return rdb, func() { rdb.Close() }, nil
-	}
-	srv, err := redistest.StartServer()
-	if err != nil {
-		return nil, nil, err
-	}
-	rdb := srv.NewClient()
-	return rdb, func() { rdb.Close(); srv.Close() }, nil
 }

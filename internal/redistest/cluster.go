@@ -58,16 +58,7 @@ func StartCluster() (*Cluster, error) {
 // cannot be started (it never skips) and closes the cluster at cleanup.
 func StartClusterT(tb testing.TB) *Cluster {
 	tb.Helper()
-	c, err := StartCluster()
-	if err != nil {
-		tb.Fatalf("redistest: start cluster: %v", err)
-	}
-	tb.Cleanup(func() {
-		if err := c.Close(); err != nil {
-			tb.Errorf("redistest: close cluster: %v", err)
-		}
-	})
-	return c
+	return startT(tb, "cluster", StartCluster)
 }
 
 // slotRange returns the first and last slot of master i.
@@ -95,19 +86,12 @@ func (c *Cluster) form(ctx context.Context) error {
 			return err
 		}
 	}
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		why := c.notReady(ctx)
-		if why == "" {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w within %v: %s", ErrClusterNotReady, clusterReadyTimeout, why)
-		case <-tick.C:
-		}
-	}
+	return c.waitReady(ctx)
+}
+
+// waitReady waits until the nodes agree on a healthy cluster (see notReady).
+func (c *Cluster) waitReady(ctx context.Context) error {
+	return poll(ctx, ErrClusterNotReady, func() string { return c.notReady(ctx) })
 }
 
 // notReady returns why the cluster is not ready yet, or "" once every node
@@ -174,6 +158,23 @@ func parseSlotMap(nodes string) (map[int]string, error) {
 		m[port] = strings.Join(f[8:], " ")
 	}
 	return m, nil
+}
+
+// RestartNode stops node i (in the order of Servers) and starts it again on
+// the same ports with the same cluster config file (nodes.conf in its
+// directory), so it comes back as the same node, owning the same slots; it
+// then waits until every node agrees on a healthy cluster again. The
+// node's keys are gone: nothing else is persisted.
+func (c *Cluster) RestartNode(i int) error {
+	if i < 0 || i >= len(c.servers) {
+		return fmt.Errorf("redistest: no cluster node %d", i)
+	}
+	if err := c.servers[i].Restart(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), clusterReadyTimeout)
+	defer cancel()
+	return c.waitReady(ctx)
 }
 
 // Addrs returns the addresses of the masters, "127.0.0.1:port".

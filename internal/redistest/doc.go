@@ -15,13 +15,18 @@
 //		...
 //	}
 //
-// A TestMain, or an example program, uses StartServer and Close instead, as
+// A TestMain uses StartServer and Close instead, as
 // they have no testing.TB to register cleanups with.
 //
 // Server can Stop, Restart (same port, empty data), Pause (SIGSTOP: the socket
 // stays open but nothing answers) and Resume the process, and read command
 // counters from INFO commandstats with CommandCalls. StartCluster builds a
-// Redis Cluster of three masters, assigning the slots itself. NewProxy
+// Redis Cluster of three masters, assigning the slots itself; RestartNode
+// restarts one of them, which comes back as the same node with its slots
+// (its nodes.conf stays in its directory). StartSentinel starts a master, a
+// replica and three Sentinels (redis-server --sentinel) set to fail over
+// within seconds; Master names the master they agree on, and
+// NewFailoverClient connects through them. NewProxy
 // forwards TCP to a target and can add latency, cut connections, blackhole
 // traffic or refuse connections.
 //

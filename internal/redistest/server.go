@@ -58,8 +58,11 @@ type Server struct {
 	bin     string
 	dir     string
 	cluster bool
-	port    int // fixed once StartServer returns
-	busPort int // cluster bus port; 0 unless cluster
+	// sentinelConf, when set, makes the process a Sentinel with this
+	// config file (in dir, which Sentinel rewrites).
+	sentinelConf string
+	port         int // fixed once StartServer returns
+	busPort      int // cluster bus port; 0 unless cluster
 
 	mu       sync.Mutex
 	proc     *process // nil while stopped
@@ -98,19 +101,32 @@ func StartServer() (*Server, error) {
 // started (it never skips) and closes the server at cleanup.
 func Start(tb testing.TB) *Server {
 	tb.Helper()
-	s, err := StartServer()
+	return startT(tb, "redis-server", StartServer)
+}
+
+// startT runs start for a test: tb.Fatal if it fails (never a skip), and
+// Close at cleanup.
+func startT[T interface{ Close() error }](tb testing.TB, what string, start func() (T, error)) T {
+	tb.Helper()
+	v, err := start()
 	if err != nil {
-		tb.Fatalf("redistest: start redis-server: %v", err)
+		tb.Fatalf("redistest: start %s: %v", what, err)
 	}
 	tb.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			tb.Errorf("redistest: close redis-server: %v", err)
+		if err := v.Close(); err != nil {
+			tb.Errorf("redistest: close %s: %v", what, err)
 		}
 	})
-	return s
+	return v
 }
 
 func startServer(cluster bool) (*Server, error) {
+	return startProcess(cluster, "")
+}
+
+// startProcess starts a server (a cluster node if cluster is set), or a
+// Sentinel when sentinelConfig, the lines of its config file, is not empty.
+func startProcess(cluster bool, sentinelConfig string) (*Server, error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		return nil, ErrNoRedisServer
@@ -120,6 +136,13 @@ func startServer(cluster bool) (*Server, error) {
 		return nil, fmt.Errorf("redistest: temp dir: %w", err)
 	}
 	s := &Server{bin: bin, dir: dir, cluster: cluster}
+	if sentinelConfig != "" {
+		s.sentinelConf = filepath.Join(dir, "sentinel.conf")
+		if err := os.WriteFile(s.sentinelConf, []byte(sentinelConfig), 0o600); err != nil {
+			_ = os.RemoveAll(dir)
+			return nil, fmt.Errorf("redistest: sentinel config: %w", err)
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for range startAttempts {
@@ -163,6 +186,17 @@ func freePorts(n int) ([]int, error) {
 
 // args is redis-server's command line.
 func (s *Server) args() []string {
+	if s.sentinelConf != "" {
+		return []string{
+			s.sentinelConf, "--sentinel",
+			"--port", strconv.Itoa(s.port),
+			"--bind", "127.0.0.1",
+			"--protected-mode", "no",
+			"--daemonize", "no",
+			"--dir", s.dir,
+			"--logfile", "",
+		}
+	}
 	args := []string{
 		"--port", strconv.Itoa(s.port),
 		"--bind", "127.0.0.1",

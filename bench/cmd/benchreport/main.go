@@ -160,7 +160,7 @@ func writeReport(w io.Writer, res *results, r report) {
 	}
 	p("\nA shared virtual machine: expect a few percent of noise between runs; the ratios below compare benchmarks of the same run.\n\n")
 
-	p("## Targets\n\nFrom DESIGN.md's targets table; medians of the run's counts.\n\n")
+	p("## Targets\n\nThe targets tiercache holds itself to; medians of the run's counts.\n\n")
 	p("| target | tiercache | floor | ratio | limit | allocs/op | met |\n|---|---:|---:|---:|---:|---:|---|\n")
 	for _, t := range targets {
 		ns, ok1 := res.median(t.name, "ns/op")
@@ -205,6 +205,8 @@ func writeReport(w io.Writer, res *results, r report) {
 	p("store, its loadable cache for read-through and its msgpack marshaler for typed values. Same ~300-byte Product, same Redis, ")
 	p("same key sequences. Floors: a bare ristretto `Get` and a bare go-redis `GET` plus msgpack decode.\n\n")
 	p("![tiercache vs peers](%s)\n\n", r.chart)
+	p("Left: the median time per operation of each path, on a log scale. Right: the source loads per stampede ")
+	p("(the same missing key asked for by many readers on several instances at once), and under each name the median time of a stampede.\n\n")
 	p("Median ns/op (allocs/op); the last columns are how many times slower the peer is than tiercache (above 1: tiercache is faster).\n\n")
 	p("| path | tiercache | go-redis-cache | gocache | floor | go-redis-cache / tiercache | gocache / tiercache |\n|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, row := range peerRows {

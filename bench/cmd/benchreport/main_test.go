@@ -61,6 +61,17 @@ func TestRun(t *testing.T) {
 		if fi, err := os.Stat(o.chart); err != nil || fi.Size() < 1000 {
 			t.Errorf("chart %s: %v, %v; want a drawn file", chart, fi, err)
 		}
+		if strings.HasSuffix(chart, ".svg") {
+			svg, err := os.ReadFile(o.chart)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{"Median time per operation", "Stampede: loads of the source", "source loads per stampede", "floor (bare ristretto / go-redis)"} {
+				if !strings.Contains(string(svg), want) {
+					t.Errorf("chart lacks %q", want)
+				}
+			}
+		}
 		md, err := os.ReadFile(o.md)
 		if err != nil {
 			t.Fatal(err)
