@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/tiercache/tiercache/codec"
@@ -47,6 +48,16 @@ type meta struct {
 	noCache        bool      // every use needs revalidation
 	mustRevalidate bool      // never served stale
 	contentLength  []string
+	fields         []headerField // Header as a list: a hit copies it without iterating a map
+
+	hits      atomic.Pointer[hitFields] // the latest hit's fields, reused within a second
+	lastRange atomic.Pointer[rangeMemo] // the latest single-range answer
+}
+
+// headerField is one field of a stored header.
+type headerField struct {
+	name   string
+	values []string
 }
 
 // hasValidator reports whether the response can be revalidated.
@@ -81,10 +92,12 @@ func (e *entry) derive(c *Cache) {
 	if e.Nonce != "" {
 		return
 	}
+	m := &e.m
+	m.fields = make([]headerField, 0, len(e.Header))
 	for k, v := range e.Header {
 		e.Header[k] = slices.Clip(v)
+		m.fields = append(m.fields, headerField{k, e.Header[k]})
 	}
-	m := &e.m
 	m.cc = c.responseCacheControl(e.Header)
 	m.responseTime = time.Unix(0, e.ResponseTime)
 	requestTime := time.Unix(0, e.RequestTime)

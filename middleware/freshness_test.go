@@ -192,3 +192,23 @@ func TestValidTargeted(t *testing.T) {
 		}
 	}
 }
+
+// FuzzValidTargeted: any targeted field value is judged without panic, and
+// a value judged valid stays valid with spaces after its commas (RFC 8941
+// allows them) and invalid with a trailing comma.
+func FuzzValidTargeted(f *testing.F) {
+	for _, s := range []string{"max-age=60", `private, x="a";p=1, l=(1 2)`, "Max-Age=0", "a=?1,b=:aGk=:", "max-age=60,", `x="\"`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !validTargeted([]string{s}) {
+			return
+		}
+		if validTargeted([]string{s + ","}) {
+			t.Fatalf("validTargeted(%q + \",\") = true; want false", s)
+		}
+		if !validTargeted([]string{s, "a"}) {
+			t.Fatalf("validTargeted(%q, \"a\") = false; want true (two lines join with a comma)", s)
+		}
+	})
+}

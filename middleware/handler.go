@@ -56,10 +56,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		u, why := c.decide(lk.e, &reqCC, now)
 		switch u {
 		case useFresh:
-			c.serveEntry(w, r, lk.e, c.hitStatus(&lk, now), now)
+			c.serveHit(w, r, &lk, now)
 			return
 		case useRevalidate:
-			c.serveEntry(w, r, lk.e, c.hitStatus(&lk, now), now)
+			c.serveHit(w, r, &lk, now)
 			h.revalidateAsync(r, key, lk)
 			return
 		}
@@ -83,7 +83,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.pass(w, r, st)
 		return
 	}
-	x := &exchange{w: w, r: r, key: key, lk: lk, reqCC: &reqCC, status: st}
+	fwdCC := reqCC // only a forward moves the directives to the heap
+	x := &exchange{w: w, r: r, key: key, lk: lk, reqCC: &fwdCC, status: st}
 	fl, leader := c.flights.join(key)
 	if !leader {
 		if !c.awaitFlight(x, fl, since) {
@@ -150,13 +151,44 @@ func pragmaNoCache(lines []string) bool {
 	return false
 }
 
-// hitStatus returns the Cache-Status member of a hit.
-func (c *Cache) hitStatus(lk *lookupResult, now time.Time) string {
-	st := cacheStatus{hit: true, ttl: lk.e.ttl(now), detail: "l1"}
+// hitFields are the Age and Cache-Status values of the hits on one stored
+// response during one second from one tier. The entry keeps the latest,
+// so that a hit allocates none. The slices are shared by the responses
+// that carry them: each has length and capacity 1, so that appending to
+// them copies.
+type hitFields struct {
+	age, ttl int64 // seconds
+	tier     tier.Tier
+	ageValue []string
+	status   []string
+}
+
+// hitFields returns the Age and Cache-Status values of a hit on lk.e at
+// now.
+func (c *Cache) hitFields(lk *lookupResult, now time.Time) *hitFields {
+	e := lk.e
+	age := e.age(now)
+	ageSecs, ttlSecs := int64(age/time.Second), int64((e.m.lifetime-age)/time.Second)
+	if hf := e.m.hits.Load(); hf != nil && hf.age == ageSecs && hf.ttl == ttlSecs && hf.tier == lk.tier {
+		return hf
+	}
+	st := cacheStatus{hit: true, ttl: time.Duration(ttlSecs) * time.Second, detail: "l1"}
 	if lk.tier != tier.TierL1 {
 		st.detail = "l2"
 	}
-	return st.format(c.cfg.Name)
+	hf := &hitFields{
+		age: ageSecs, ttl: ttlSecs, tier: lk.tier,
+		ageValue: []string{strconv.FormatInt(ageSecs, 10)},
+		status:   []string{st.format(c.cfg.Name)},
+	}
+	e.m.hits.Store(hf)
+	return hf
+}
+
+// serveHit answers r with the stored response lk.e, a hit.
+func (c *Cache) serveHit(w http.ResponseWriter, r *http.Request, lk *lookupResult, now time.Time) {
+	hf := c.hitFields(lk, now)
+	c.writeEntry(w, r, lk.e, hf.ageValue, hf.status)
 }
 
 // decide says what a stored response may be used for (RFC 9111 §4.2, §5.2.1
@@ -205,12 +237,21 @@ func hasRange(r *http.Request) bool {
 	return ok
 }
 
-// serveEntry writes the stored response e (or a 304 when r's preconditions
-// allow one, or the ranges r asks for: see serveRange) with its Age and
-// the given Cache-Status member.
+// serveEntry writes the stored response e with its Age at now and the
+// given Cache-Status member: see writeEntry.
 func (c *Cache) serveEntry(w http.ResponseWriter, r *http.Request, e *entry, status string, now time.Time) {
-	h := w.Header()
 	age := []string{strconv.FormatInt(int64(e.age(now)/time.Second), 10)} // at most 2^31 (RFC 9111 §5.1)
+	c.writeEntry(w, r, e, age, []string{status})
+}
+
+// writeEntry writes the stored response e (or a 304 when r's preconditions
+// allow one, or the ranges r asks for: see serveRange) with the given Age
+// value and Cache-Status member (each a one-element slice).
+func (c *Cache) writeEntry(w http.ResponseWriter, r *http.Request, e *entry, age, status []string) {
+	h := w.Header()
+	if prev := h["Cache-Status"]; len(prev) > 0 {
+		status = append(slices.Clip(prev), status[0]) // after the members of caches behind us
+	}
 	if notModified(r, e) {
 		for _, f := range [...]string{"Cache-Control", "Content-Location", "Date", "Etag", "Expires", "Last-Modified", "Vary"} {
 			if v, ok := e.Header[f]; ok {
@@ -218,19 +259,19 @@ func (c *Cache) serveEntry(w http.ResponseWriter, r *http.Request, e *entry, sta
 			}
 		}
 		h["Age"] = age
-		h["Cache-Status"] = append(h["Cache-Status"], status)
+		h["Cache-Status"] = status
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
 	if hasRange(r) && c.serveRange(w, r, e, age, status) {
 		return
 	}
-	for k, v := range e.Header {
-		h[k] = v
+	for _, f := range e.m.fields {
+		h[f.name] = f.values
 	}
 	h["Content-Length"] = e.m.contentLength
 	h["Age"] = age
-	h["Cache-Status"] = append(h["Cache-Status"], status)
+	h["Cache-Status"] = status
 	w.WriteHeader(e.Status)
 	if r.Method != http.MethodHead && len(e.Body) > 0 {
 		_, _ = w.Write(e.Body) // a client gone away is not the cache's error

@@ -26,17 +26,57 @@ func (c *Cache) keyFor(scheme, host string, u *url.URL) string {
 	if path == "" {
 		path = "/"
 	}
-	host = strings.ToLower(host)
-	var b strings.Builder
-	b.Grow(len(c.cfg.KeyPrefix) + len(host) + len(path) + len(query) + 32)
-	b.WriteString(c.cfg.KeyPrefix)
 	var scratch [20]byte
-	for _, part := range [...]string{"GET", strings.ToLower(scheme), host, path, query} {
-		b.Write(strconv.AppendInt(scratch[:0], int64(len(part)), 10))
+	parts := [...]string{"GET", scheme, host, path, query}
+	n := len(c.cfg.KeyPrefix)
+	for _, part := range parts {
+		n += decimalLen(len(part)) + 1 + len(part)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(c.cfg.KeyPrefix)
+	for i, part := range parts {
+		b.Write(appendLen(scratch[:0], len(part)))
 		b.WriteByte(':')
-		b.WriteString(part)
+		if i == 1 || i == 2 { // scheme and host are case-insensitive (RFC 3986 §6.2.2.1)
+			writeLower(&b, part)
+		} else {
+			b.WriteString(part)
+		}
 	}
 	return b.String()
+}
+
+// appendLen appends n >= 0 in decimal; lengths below 100, the common case,
+// without strconv's general path.
+func appendLen(b []byte, n int) []byte {
+	switch {
+	case n < 10:
+		return append(b, byte('0'+n))
+	case n < 100:
+		return append(b, byte('0'+n/10), byte('0'+n%10))
+	}
+	return strconv.AppendInt(b, int64(n), 10)
+}
+
+// decimalLen returns the number of decimal digits of n >= 0.
+func decimalLen(n int) int {
+	d := 1
+	for ; n >= 10; n /= 10 {
+		d++
+	}
+	return d
+}
+
+// writeLower writes s to b in ASCII lower case.
+func writeLower(b *strings.Builder, s string) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; 'A' <= c && c <= 'Z' {
+			b.WriteString(strings.ToLower(s))
+			return
+		}
+	}
+	b.WriteString(s)
 }
 
 // variantKey returns the key of the variant of primary (whose marker holds

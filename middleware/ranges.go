@@ -144,13 +144,18 @@ func ifRangeMatches(r *http.Request, e *entry) bool {
 // satisfiable. It reports false, having written nothing, when the Range is
 // to be ignored (invalid, too many ranges, or If-Range does not match): the
 // caller then sends the whole response.
-func (c *Cache) serveRange(w http.ResponseWriter, r *http.Request, e *entry, age []string, status string) bool {
+func (c *Cache) serveRange(w http.ResponseWriter, r *http.Request, e *entry, age, status []string) bool {
 	if e.Status != http.StatusOK || !ifRangeMatches(r, e) {
 		return false
 	}
 	size := int64(len(e.Body))
+	spec := r.Header["Range"]
+	if m := e.m.lastRange.Load(); m != nil && len(spec) == 1 && spec[0] == m.spec {
+		m.write(w, r, e, age, status)
+		return true
+	}
 	var buf [2]byteRange
-	ranges, ok := parseRange(r.Header["Range"], size, buf[:0])
+	ranges, ok := parseRange(spec, size, buf[:0])
 	if !ok || len(ranges) > maxRanges {
 		return false
 	}
@@ -166,25 +171,26 @@ func (c *Cache) serveRange(w http.ResponseWriter, r *http.Request, e *entry, age
 		h["Content-Range"] = []string{"bytes */" + strconv.FormatInt(size, 10)}
 		h["Content-Length"] = []string{"0"}
 		h["Age"] = age
-		h["Cache-Status"] = append(h["Cache-Status"], status)
+		h["Cache-Status"] = status
 		w.WriteHeader(http.StatusRequestedRangeNotSatisfiable)
 		return true
 	}
-	for k, v := range e.Header {
-		h[k] = v
-	}
-	h["Age"] = age
-	h["Cache-Status"] = append(h["Cache-Status"], status)
 	if len(ranges) == 1 {
-		br := ranges[0]
-		h["Content-Range"] = []string{br.contentRange(size)}
-		h["Content-Length"] = []string{strconv.FormatInt(br.length, 10)}
-		w.WriteHeader(http.StatusPartialContent)
-		if r.Method != http.MethodHead {
-			_, _ = w.Write(e.Body[br.start : br.start+br.length]) // a client gone away is not the cache's error
+		m := &rangeMemo{
+			spec:          spec[0],
+			br:            ranges[0],
+			contentRange:  []string{ranges[0].contentRange(size)},
+			contentLength: []string{strconv.FormatInt(ranges[0].length, 10)},
 		}
+		e.m.lastRange.Store(m)
+		m.write(w, r, e, age, status)
 		return true
 	}
+	for _, f := range e.m.fields {
+		h[f.name] = f.values
+	}
+	h["Age"] = age
+	h["Cache-Status"] = status
 	body, boundary := multipartBody(e, ranges)
 	h["Content-Type"] = []string{"multipart/byteranges; boundary=" + boundary}
 	h["Content-Length"] = []string{strconv.Itoa(len(body))}
@@ -193,6 +199,33 @@ func (c *Cache) serveRange(w http.ResponseWriter, r *http.Request, e *entry, age
 		_, _ = w.Write(body)
 	}
 	return true
+}
+
+// rangeMemo is a single-range answer from a stored response, kept on the
+// entry (the latest one), so that repeated requests for one range parse
+// and allocate nothing. Its slices are shared, read-only, by the responses
+// that carry them.
+type rangeMemo struct {
+	spec          string // the Range field value
+	br            byteRange
+	contentRange  []string
+	contentLength []string
+}
+
+// write sends the 206 of m from e, with the header fields of e.
+func (m *rangeMemo) write(w http.ResponseWriter, r *http.Request, e *entry, age, status []string) {
+	h := w.Header()
+	for _, f := range e.m.fields {
+		h[f.name] = f.values
+	}
+	h["Age"] = age
+	h["Cache-Status"] = status
+	h["Content-Range"] = m.contentRange
+	h["Content-Length"] = m.contentLength
+	w.WriteHeader(http.StatusPartialContent)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(e.Body[m.br.start : m.br.start+m.br.length]) // a client gone away is not the cache's error
+	}
 }
 
 // multipartBody returns the multipart/byteranges body of ranges of e (RFC

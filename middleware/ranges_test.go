@@ -93,6 +93,8 @@ func TestRangeFromCache(t *testing.T) {
 		wantRange  string
 	}{
 		{"single", []string{"Range: bytes=0-4"}, 206, "01234", "bytes 0-4/20"},
+		{"single again (kept on the entry)", []string{"Range: bytes=0-4"}, 206, "01234", "bytes 0-4/20"},
+		{"kept range, If-Range other ETag", []string{"Range: bytes=0-4", `If-Range: "v2"`}, 200, body, ""},
 		{"open-ended", []string{"Range: bytes=15-"}, 206, "fghij", "bytes 15-19/20"},
 		{"suffix", []string{"Range: bytes=-3"}, 206, "hij", "bytes 17-19/20"},
 		{"beyond the end clipped", []string{"Range: bytes=18-99"}, 206, "ij", "bytes 18-19/20"},

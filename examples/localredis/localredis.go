@@ -36,22 +36,31 @@ type Server struct {
 // Start starts redis-server on a free port of 127.0.0.1, without
 // persistence, and waits until it answers PING.
 func Start() (*Server, error) {
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		return nil, ErrNotInstalled
-	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("localredis: find a free port: %w", err)
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
+	return StartOn(net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+}
+
+// StartOn is Start on the given host:port.
+func StartOn(addr string) (*Server, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("localredis: %w", err)
+	}
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return nil, ErrNotInstalled
+	}
 	dir, err := os.MkdirTemp("", "localredis-")
 	if err != nil {
 		return nil, fmt.Errorf("localredis: %w", err)
 	}
-	s := &Server{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), dir: dir}
-	s.cmd = exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+	s := &Server{addr: addr, dir: dir}
+	s.cmd = exec.Command(bin, "--port", port, "--bind", host,
 		"--save", "", "--appendonly", "no", "--dir", dir)
 	if err := s.cmd.Start(); err != nil {
 		os.RemoveAll(dir)

@@ -27,7 +27,6 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
-	"os/exec"
 	"os/signal"
 	"strings"
 	"sync/atomic"
@@ -66,7 +65,7 @@ func main() {
 	flag.StringVar(&o.listen, "listen", "127.0.0.1:8081", "address to serve the proxy on")
 	flag.StringVar(&o.admin, "admin", "", "address to serve the purge endpoint on (empty: none)")
 	flag.StringVar(&o.upstream, "upstream", "", "origin URL, such as http://127.0.0.1:8000")
-	flag.StringVar(&o.redisURL, "redis", "", "Redis URL, such as redis://127.0.0.1:6379/0 (default $REDIS_URL; with neither, start a redis-server)")
+	flag.StringVar(&o.redisURL, "redis", "", "Redis to use: a URL such as redis://127.0.0.1:6379/0, or host:port (default $REDIS_URL; with neither, start a redis-server)")
 	flag.StringVar(&o.redisListen, "redis-listen", "", "address of the redis-server the proxy starts when it is given no Redis (empty: a free 127.0.0.1 port)")
 	flag.StringVar(&o.targetedField, "targeted-field", "CDN-Cache-Control", `targeted cache-control field that takes precedence over Cache-Control (RFC 9213); "" for none`)
 	flag.BoolVar(&o.neverShareAuthorization, "never-share-authorization", false, "never store a response to a request with Authorization, even where RFC 9111 allows it")
@@ -100,7 +99,7 @@ func run(ctx context.Context, o options, logOut io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(logOut, nil))
 
-	rdb, closeRedis, err := connect(ctx, o.redisURL, o.redisListen, log)
+	rdb, closeRedis, err := connect(o.redisURL, o.redisListen, log)
 	if err != nil {
 		return err
 	}
@@ -256,70 +255,36 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection's writer.
 func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
-// connect returns a client for redisURL or REDIS_URL, or starts a
-// redis-server on listen (empty: a free loopback port).
-func connect(ctx context.Context, redisURL, listen string, log *slog.Logger) (redis.UniversalClient, func(), error) {
+// connect returns a client for redisURL or REDIS_URL (a URL or a bare
+// host:port), or starts a redis-server on listen (empty: a free loopback
+// port).
+func connect(redisURL, listen string, log *slog.Logger) (redis.UniversalClient, func(), error) {
 	if redisURL == "" {
 		redisURL = os.Getenv("REDIS_URL")
 	}
 	if redisURL != "" {
+		if !strings.Contains(redisURL, "://") {
+			redisURL = "redis://" + redisURL // a bare host:port
+		}
 		opt, err := redis.ParseURL(redisURL)
 		if err != nil {
 			return nil, nil, err
 		}
-		opt.ContextTimeoutEnabled = true // tier.New requires it
+		localredis.Options(opt) // tier.New requires ContextTimeoutEnabled
 		rdb := redis.NewClient(opt)
 		return rdb, func() { rdb.Close() }, nil
 	}
+	var srv *localredis.Server
+	var err error
 	if listen == "" {
-		srv, err := localredis.Start()
-		if err != nil {
-			return nil, nil, err
-		}
-		log.Info("started redis-server", "addr", srv.Addr())
-		rdb := srv.NewClient()
-		return rdb, func() { rdb.Close(); srv.Close() }, nil
+		srv, err = localredis.Start()
+	} else {
+		srv, err = localredis.StartOn(listen)
 	}
-	return startRedis(ctx, listen, log)
-}
-
-// startRedis starts a redis-server without persistence on addr and waits
-// until it answers.
-func startRedis(ctx context.Context, addr string, log *slog.Logger) (redis.UniversalClient, func(), error) {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, nil, fmt.Errorf("-redis-listen %q: %w", addr, err)
-	}
-	dir, err := os.MkdirTemp("", "proxy-redis-")
 	if err != nil {
 		return nil, nil, err
 	}
-	cmd := exec.Command("redis-server", "--bind", host, "--port", port, "--save", "", "--appendonly", "no", "--dir", dir)
-	if err := cmd.Start(); err != nil {
-		os.RemoveAll(dir)
-		return nil, nil, fmt.Errorf("start redis-server: %w", err)
-	}
-	stop := func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
-		os.RemoveAll(dir)
-	}
-	rdb := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		pingCtx, cancel := context.WithTimeout(ctx, time.Second)
-		err := rdb.Ping(pingCtx).Err()
-		cancel()
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			rdb.Close()
-			stop()
-			return nil, nil, fmt.Errorf("redis-server on %s: %w", addr, err)
-		}
-		time.Sleep(50 * time.Millisecond) // redis-server gives no signal when it is ready
-	}
-	log.Info("started redis-server", "addr", addr)
-	return rdb, func() { rdb.Close(); stop() }, nil
+	log.Info("started redis-server", "addr", srv.Addr())
+	rdb := srv.NewClient()
+	return rdb, func() { rdb.Close(); srv.Close() }, nil
 }

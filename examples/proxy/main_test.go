@@ -202,6 +202,21 @@ func TestNewcomer(t *testing.T) {
 		t.Errorf("log line lacks the reason:\n%s", logs.String())
 	}
 
+	// A second proxy on the same Redis, named by a bare host:port, shares
+	// the stored responses.
+	t.Setenv("REDIS_URL", "")
+	other, _ := startProxy(t, options{upstream: upstream.URL, redisURL: redisAddr, targetedField: "CDN-Cache-Control"})
+	req, _ := http.NewRequest("GET", "http://"+other+"/cdn", nil)
+	req.Host = proxy // the key names the host the client asked for
+	resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if status := resp.Header.Get("Cache-Status"); !strings.HasPrefix(status, "tiercache; hit") || !strings.HasSuffix(status, "detail=l2") {
+		t.Errorf("second proxy on -redis %s: %q; want an L2 hit", redisAddr, status)
+	}
+
 	get(t, "http://"+proxy+"/sie") // stored, stale already
 	upstream.Close()               // the origin goes away
 	if body, status := get(t, "http://"+proxy+"/sie"); body != "page /sie" || !strings.Contains(status, "fwd-status=502; detail=stale-if-error") {
