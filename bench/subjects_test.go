@@ -210,6 +210,7 @@ type gocacheSubject struct {
 	loadable *gocache.LoadableCache[any]
 	inner    gocache.CacheInterface[any] // the stores, without read-through
 	local    *ristrettov1.Cache
+	rdb      *redis.Client // nil without the Redis store
 }
 
 func newGocache(tb testing.TB, c subjectConfig) subject {
@@ -247,7 +248,11 @@ func newGocache(tb testing.TB, c subjectConfig) subject {
 		return b, nil, err
 	}
 	loadable := gocache.NewLoadable[any](load, inner)
-	return &gocacheSubject{m: marshaler.New(loadable), loadable: loadable, inner: inner, local: local}
+	g := &gocacheSubject{m: marshaler.New(loadable), loadable: loadable, inner: inner, local: local}
+	if c.layers != l1Only {
+		g.rdb = c.rdb
+	}
+	return g
 }
 
 func (g *gocacheSubject) Get(ctx context.Context, _, key string) (Product, error) {
@@ -289,9 +294,24 @@ func waitStored(tb testing.TB, s subject, key string) {
 	var stored func() bool
 	switch s := s.(type) {
 	case *gocacheSubject:
+		// Every store of the chain, not just the first that answers: a
+		// Delete between the writes to two stores would leave the second.
 		stored = func() bool {
-			_, err := s.inner.Get(context.Background(), key)
-			return err == nil
+			if s.local != nil {
+				s.local.Wait()
+				if _, ok := s.local.Get(key); !ok {
+					return false
+				}
+			}
+			return s.rdb == nil || s.rdb.Exists(context.Background(), key).Val() == 1
+		}
+	case *rueidisSubject:
+		// rueidis's client-side cache keeps a GET's nil reply until the
+		// invalidation of the SET that followed reaches it.
+		if s.cache {
+			stored = func() bool {
+				return s.c.DoCache(context.Background(), s.c.B().Get().Key(key).Cache(), clientLocalTTL).Error() == nil
+			}
 		}
 	case *goRedisSubject:
 		// go-redis caches a GET's nil reply too, and applies the
