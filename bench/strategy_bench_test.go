@@ -117,14 +117,14 @@ func BenchmarkStrategySet(b *testing.B) {
 			return s, nil
 		}},
 		{"WriteBehind", func(b *testing.B, store *tier.Store, src *countingSource) (strategy.Strategy[benchItem], func(context.Context) error) {
-			s, err := strategy.NewWriteBehind[benchItem](store, src, benchOptions(), strategy.WriteBehindConfig[benchItem]{})
+			s, err := strategy.NewWriteBehind[benchItem](store, src, benchOptions(), &strategy.WriteBehindConfig[benchItem]{})
 			if err != nil {
 				b.Fatal(err)
 			}
 			return s, s.Shutdown
 		}},
 		{"WriteBehind/durable", func(b *testing.B, store *tier.Store, src *countingSource) (strategy.Strategy[benchItem], func(context.Context) error) {
-			s, err := strategy.NewWriteBehind[benchItem](store, src, benchOptions(), strategy.WriteBehindConfig[benchItem]{Durable: true})
+			s, err := strategy.NewWriteBehind[benchItem](store, src, benchOptions(), &strategy.WriteBehindConfig[benchItem]{Durable: true})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -35,11 +35,11 @@ var implementations = []implementation{
 		return s, nil
 	}},
 	{"WriteBehind", func(t *testing.T, store *tier.Store, src strategy.Source[Profile], o strategy.Options) (strategy.Strategy[Profile], func(context.Context) error) {
-		s := newWriteBehind(t, store, src, o, strategy.WriteBehindConfig[Profile]{})
+		s := newWriteBehind(t, store, src, o, &strategy.WriteBehindConfig[Profile]{})
 		return s, s.Flush
 	}},
 	{"WriteBehind/durable", func(t *testing.T, store *tier.Store, src strategy.Source[Profile], o strategy.Options) (strategy.Strategy[Profile], func(context.Context) error) {
-		s := newWriteBehind(t, store, src, o, strategy.WriteBehindConfig[Profile]{Durable: true})
+		s := newWriteBehind(t, store, src, o, &strategy.WriteBehindConfig[Profile]{Durable: true})
 		return s, s.Flush
 	}},
 	{"RefreshAhead", func(t *testing.T, store *tier.Store, src strategy.Source[Profile], o strategy.Options) (strategy.Strategy[Profile], func(context.Context) error) {

@@ -113,7 +113,7 @@ func TestWriteBehindChild(t *testing.T) {
 	}
 	o := strategy.Options{Namespace: os.Getenv(childNamespaceEnv), Entity: "profile", Options: tier.Options{TTL: time.Minute}}
 	src := &hashSource{rdb: rdb, hash: sourceHash(o), delay: 2 * time.Millisecond}
-	cfg := strategy.WriteBehindConfig[Profile]{
+	cfg := &strategy.WriteBehindConfig[Profile]{
 		Durable:       true,
 		Consumer:      "child",
 		BatchSize:     10,
@@ -226,7 +226,7 @@ func TestWriteBehindDurableSurvivesSIGKILL(t *testing.T) {
 	stream := journalOf(o)
 
 	store := newPatientStore(t)
-	w := newWriteBehind(t, store, &hashSource{rdb: rdb, hash: sourceHash(o)}, o, strategy.WriteBehindConfig[Profile]{
+	w := newWriteBehind(t, store, &hashSource{rdb: rdb, hash: sourceHash(o)}, o, &strategy.WriteBehindConfig[Profile]{
 		Durable:      true,
 		ClaimIdle:    500 * time.Millisecond,
 		WriteTimeout: 200 * time.Millisecond,
@@ -262,7 +262,7 @@ func TestWriteBehindDurableRecoversWithinTenSeconds(t *testing.T) {
 	o := testOptions(t)
 	rdb := shared.Client(t)
 	newWriteBehind(t, newPatientStore(t), &hashSource{rdb: rdb, hash: sourceHash(o)}, o,
-		strategy.WriteBehindConfig[Profile]{Durable: true})
+		&strategy.WriteBehindConfig[Profile]{Durable: true})
 	want, killedAt := killChild(t, o, true)
 	const bound = 10 * time.Second
 	for {
@@ -298,7 +298,7 @@ func TestWriteBehindDurableClaimsAfterIdle(t *testing.T) {
 	rdb := shared.Client(t)
 	hung := newWBSource()
 	hung.gate = make(chan struct{}) // never opened
-	cfg := strategy.WriteBehindConfig[Profile]{
+	cfg := &strategy.WriteBehindConfig[Profile]{
 		Durable:       true,
 		FlushInterval: time.Millisecond,
 		ClaimIdle:     300 * time.Millisecond,
@@ -368,7 +368,7 @@ func TestWriteBehindDurableOnCluster(t *testing.T) {
 		o := testOptions(t)
 		o.Entity = entity
 		src := newWBSource()
-		w := newWriteBehind(t, store, src, o, strategy.WriteBehindConfig[Profile]{
+		w := newWriteBehind(t, store, src, o, &strategy.WriteBehindConfig[Profile]{
 			Durable:      true,
 			ClaimIdle:    3 * time.Second, // heartbeats and claims run every second
 			WriteTimeout: time.Second,

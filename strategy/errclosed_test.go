@@ -25,7 +25,7 @@ func TestErrClosedOneValue(t *testing.T) {
 			return s.Delete(ctx, "k")
 		},
 		"strategy.WriteBehind.Set": func(t *testing.T) error {
-			wb, err := strategy.NewWriteBehind[Profile](newStore(t), newMemSource(), testOptions(t), strategy.WriteBehindConfig[Profile]{})
+			wb, err := strategy.NewWriteBehind[Profile](newStore(t), newMemSource(), testOptions(t), &strategy.WriteBehindConfig[Profile]{})
 			if err != nil {
 				t.Fatalf("NewWriteBehind: %v", err)
 			}

@@ -71,7 +71,7 @@ func ExampleNewWriteBehind() {
 		Namespace: "web",
 		Entity:    "session",
 		Options:   tier.Options{TTL: time.Hour},
-	}, strategy.WriteBehindConfig[Session]{
+	}, &strategy.WriteBehindConfig[Session]{
 		FlushInterval: time.Second,
 		// With Redis, Durable: true journals each write before Set returns.
 		DeadLetter: func(f strategy.FailedWrite[Session]) {

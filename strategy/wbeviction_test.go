@@ -44,7 +44,7 @@ func TestDurableRefusesEvictingRedis(t *testing.T) {
 			if err := rdb.ConfigSet(ctx, "maxmemory-policy", c.policy).Err(); err != nil {
 				t.Fatal(err)
 			}
-			w, err := strategy.NewWriteBehind(store, newMemSource(), testOptions(t), strategy.WriteBehindConfig[Profile]{
+			w, err := strategy.NewWriteBehind(store, newMemSource(), testOptions(t), &strategy.WriteBehindConfig[Profile]{
 				Durable: true, AllowJournalEviction: c.allow,
 			})
 			if c.refused {

@@ -12,7 +12,7 @@ import (
 )
 
 // newWriteBehind builds a WriteBehind that is shut down (flushed) at cleanup.
-func newWriteBehind(t *testing.T, store *tier.Store, src strategy.Source[Profile], o strategy.Options, cfg strategy.WriteBehindConfig[Profile]) *strategy.WriteBehind[Profile] {
+func newWriteBehind(t *testing.T, store *tier.Store, src strategy.Source[Profile], o strategy.Options, cfg *strategy.WriteBehindConfig[Profile]) *strategy.WriteBehind[Profile] {
 	t.Helper()
 	w, err := strategy.NewWriteBehind(store, src, o, cfg)
 	if err != nil {

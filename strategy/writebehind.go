@@ -71,8 +71,9 @@ type WriteBehind[V any] struct {
 var _ Strategy[int] = (*WriteBehind[int])(nil)
 
 // NewWriteBehind returns a write-behind strategy for one data type and
-// starts its flusher; Shutdown stops it.
-func NewWriteBehind[V any](store *tier.Store, src Source[V], o Options, cfg WriteBehindConfig[V]) (*WriteBehind[V], error) {
+// starts its flusher; Shutdown stops it. A nil wbc, like every zero field of
+// WriteBehindConfig, means the documented defaults.
+func NewWriteBehind[V any](store *tier.Store, src Source[V], o Options, wbc *WriteBehindConfig[V]) (*WriteBehind[V], error) {
 	if src == nil {
 		return nil, fmt.Errorf("%w: nil source", ErrConfig)
 	}
@@ -80,6 +81,10 @@ func NewWriteBehind[V any](store *tier.Store, src Source[V], o Options, cfg Writ
 	b, err := newBinding(store, o, func(ctx context.Context, id string) (V, error) { return w.loadQueued(ctx, id) })
 	if err != nil {
 		return nil, err
+	}
+	var cfg WriteBehindConfig[V]
+	if wbc != nil {
+		cfg = *wbc
 	}
 	cfg = cfg.withDefaults()
 	w = &WriteBehind[V]{

@@ -14,7 +14,7 @@ func TestWriteBehindFlushAndShutdown(t *testing.T) {
 	ctx := ctxT(t)
 	store := newPatientStore(t)
 	src := newWBSource()
-	w, err := strategy.NewWriteBehind(store, src, testOptions(t), strategy.WriteBehindConfig[Profile]{FlushInterval: time.Hour})
+	w, err := strategy.NewWriteBehind(store, src, testOptions(t), &strategy.WriteBehindConfig[Profile]{FlushInterval: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func TestWriteBehindShutdownHandsUnfinishedWritesToDeadLetter(t *testing.T) {
 	src := newWBSource()
 	src.gate = make(chan struct{}) // never opened: the source hangs
 	var dead []strategy.FailedWrite[Profile]
-	w, err := strategy.NewWriteBehind(store, src, testOptions(t), strategy.WriteBehindConfig[Profile]{
+	w, err := strategy.NewWriteBehind(store, src, testOptions(t), &strategy.WriteBehindConfig[Profile]{
 		FlushInterval: time.Millisecond,
 		DeadLetter:    func(f strategy.FailedWrite[Profile]) { dead = append(dead, f) },
 	})

@@ -20,7 +20,7 @@ func TestWriteBehindCoalescesHotKeys(t *testing.T) {
 	ctx := ctxT(t)
 	store := newPatientStore(t)
 	src := newWBSource()
-	w := newWriteBehind(t, store, src, testOptions(t), strategy.WriteBehindConfig[Profile]{FlushInterval: 500 * time.Millisecond})
+	w := newWriteBehind(t, store, src, testOptions(t), &strategy.WriteBehindConfig[Profile]{FlushInterval: 500 * time.Millisecond})
 	const keys, perKey = 10, 1000
 	var wg sync.WaitGroup
 	for k := range keys {
@@ -63,7 +63,7 @@ func TestWriteBehindBatches(t *testing.T) {
 	ctx := ctxT(t)
 	store := newPatientStore(t)
 	src := batchSource{newWBSource()}
-	w := newWriteBehind(t, store, src, testOptions(t), strategy.WriteBehindConfig[Profile]{BatchSize: 50, FlushInterval: time.Hour})
+	w := newWriteBehind(t, store, src, testOptions(t), &strategy.WriteBehindConfig[Profile]{BatchSize: 50, FlushInterval: time.Hour})
 	for i := range 120 {
 		if err := w.Set(ctx, fmt.Sprint(i), Profile{ID: fmt.Sprint(i), Version: i}); err != nil {
 			t.Fatal(err)
@@ -98,7 +98,7 @@ func TestWriteBehindRetriesThenDeadLetters(t *testing.T) {
 		dead []strategy.FailedWrite[Profile]
 	)
 	o := testOptions(t)
-	w := newWriteBehind(t, store, src, o, strategy.WriteBehindConfig[Profile]{
+	w := newWriteBehind(t, store, src, o, &strategy.WriteBehindConfig[Profile]{
 		FlushInterval: 5 * time.Millisecond,
 		MaxAttempts:   3,
 		RetryBackoff:  time.Millisecond,
@@ -157,7 +157,7 @@ func TestWriteBehindBackpressure(t *testing.T) {
 	src := newWBSource()
 	src.gate = make(chan struct{})
 	src.entered = make(chan struct{}, 1)
-	w := newWriteBehind(t, store, src, testOptions(t), strategy.WriteBehindConfig[Profile]{QueueSize: 2, BatchSize: 2, FlushInterval: time.Millisecond})
+	w := newWriteBehind(t, store, src, testOptions(t), &strategy.WriteBehindConfig[Profile]{QueueSize: 2, BatchSize: 2, FlushInterval: time.Millisecond})
 	for _, id := range []string{"a", "b"} {
 		if err := w.Set(ctx, id, Profile{ID: id}); err != nil {
 			t.Fatal(err)
@@ -195,7 +195,7 @@ func TestWriteBehindGetSeesQueuedWrites(t *testing.T) {
 	src := newWBSource()
 	src.put(Profile{ID: "1", Version: 1})
 	o := testOptions(t)
-	w := newWriteBehind(t, store, src, o, strategy.WriteBehindConfig[Profile]{FlushInterval: time.Hour})
+	w := newWriteBehind(t, store, src, o, &strategy.WriteBehindConfig[Profile]{FlushInterval: time.Hour})
 	if err := w.Set(ctx, "1", Profile{ID: "1", Version: 2}); err != nil {
 		t.Fatal(err)
 	}
@@ -229,10 +229,10 @@ func TestNewWriteBehindConfigErrors(t *testing.T) {
 	for _, c := range []struct {
 		name  string
 		store *tier.Store
-		cfg   strategy.WriteBehindConfig[Profile]
+		cfg   *strategy.WriteBehindConfig[Profile]
 	}{
-		{"durable without redis", l1only, strategy.WriteBehindConfig[Profile]{Durable: true}},
-		{"claim idle too short", newPatientStore(t), strategy.WriteBehindConfig[Profile]{Durable: true, ClaimIdle: strategy.MinClaimIdle - 1}},
+		{"durable without redis", l1only, &strategy.WriteBehindConfig[Profile]{Durable: true}},
+		{"claim idle too short", newPatientStore(t), &strategy.WriteBehindConfig[Profile]{Durable: true, ClaimIdle: strategy.MinClaimIdle - 1}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if _, err := strategy.NewWriteBehind(c.store, newMemSource(), testOptions(t), c.cfg); !errors.Is(err, strategy.ErrConfig) {
@@ -260,7 +260,7 @@ func TestWriteBehindCacheFailureHealsAfterFlush(t *testing.T) {
 	src := newWBSource()
 	src.put(Profile{ID: "1", Version: 1})
 	o := testOptions(t)
-	w := newWriteBehind(t, store, src, o, strategy.WriteBehindConfig[Profile]{FlushInterval: time.Hour})
+	w := newWriteBehind(t, store, src, o, &strategy.WriteBehindConfig[Profile]{FlushInterval: time.Hour})
 	if _, err := w.Get(ctx, "1"); err != nil { // Redis now holds version 1
 		t.Fatal(err)
 	}
@@ -297,7 +297,7 @@ func TestWriteBehindQueueStats(t *testing.T) {
 	src := newWBSource()
 	src.gate = make(chan struct{})
 	src.entered = make(chan struct{}, 1)
-	w := newWriteBehind(t, store, src, testOptions(t), strategy.WriteBehindConfig[Profile]{BatchSize: 1, FlushInterval: time.Millisecond})
+	w := newWriteBehind(t, store, src, testOptions(t), &strategy.WriteBehindConfig[Profile]{BatchSize: 1, FlushInterval: time.Millisecond})
 
 	if depth, oldest := w.QueueStats(); depth != 0 || oldest != 0 {
 		t.Errorf("empty queue: QueueStats() = %d, %v; want 0, 0", depth, oldest)

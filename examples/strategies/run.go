@@ -71,7 +71,7 @@ func run(ctx context.Context, cfg config) error {
 		newKind(kindSpec[Cart]{
 			name: "carts", strategy: "write-behind", writePercent: 40, ttl: time.Hour,
 			build: func(s *tier.Store, src strategy.Source[Cart], o strategy.Options) (strategy.Strategy[Cart], error) {
-				return strategy.NewWriteBehind(s, src, o, strategy.WriteBehindConfig[Cart]{})
+				return strategy.NewWriteBehind(s, src, o, &strategy.WriteBehindConfig[Cart]{})
 			},
 			make: func(id string, v int) Cart {
 				return Cart{ID: id, Items: []CartItem{{ProductID: "p" + strconv.Itoa(v%idsPerType), Quantity: 1 + v%3}}}

@@ -24,7 +24,7 @@ func HeldQueue(tb testing.TB, rdb redis.UniversalClient, namespace string) (w *s
 	src = NewStrings(nil)
 	src.Gate = make(chan struct{})
 	w, err = strategy.NewWriteBehind[string](store, src, strategy.Options{Namespace: UniqueNamespace(namespace), Entity: "queue"},
-		strategy.WriteBehindConfig[string]{FlushInterval: time.Millisecond})
+		&strategy.WriteBehindConfig[string]{FlushInterval: time.Millisecond})
 	if err != nil {
 		store.Close()
 		tb.Fatal(err)
