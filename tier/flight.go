@@ -167,6 +167,9 @@ func (s *Store) continueFlight(ctx context.Context, r fillRead, f *flight, first
 // landAndForget writes a flight's pending L2 fill, then removes the flight
 // from the table.
 func (s *Store) landAndForget(ctx context.Context, r *fillRead, f *flight, fill *l2Fill) {
+	if s.beforeLand != nil {
+		s.beforeLand(r.key)
+	}
 	fctx, cancel := context.WithTimeout(ctx, s.cfg.L2Timeout)
 	s.land(fctx, r, fill)
 	cancel()

@@ -75,6 +75,9 @@ type Store struct {
 	// fills counts the L2 fills staged by answered flights and not landed
 	// yet (tests wait for them).
 	fills sync.WaitGroup
+	// beforeLand, set only by tests before the Store is used, runs after a
+	// flight has answered its readers and before its L2 fill is written.
+	beforeLand func(key string)
 
 	flightMu  sync.Mutex
 	flights   map[string]*flight // L1 misses of one key share one flight
