@@ -5,16 +5,25 @@
 // # Reads
 //
 // A read tries L1 first: a fresh hit is a map lookup and a type assertion,
-// with no decoding and no allocation. On an L1 miss, concurrent readers of a
-// key share one flight: one Redis GET, and on an L2 miss one
-// load. Across processes, the first to miss writes a lease into the key
-// itself (SET NX PX with a random token); the others wait for the fill,
-// bounded by Config.FillWait, and a holder that dies leaves a lease that
-// expires after Config.FillLockTTL. The fill replaces the lease only if it is
-// still there (a token-checked Lua script), so a write or delete of the key
-// during a slow load wins over the load's older result. Within a process,
-// fences do the same for L1. A "not found" answer (ErrNotFound) is cached as
-// a negative entry with its own TTL.
+// with no decoding and no allocation. A Group is one data type's view of a
+// Store (namespace, entity, Options, loader): its reads take ids, return
+// typed values and the Tier that answered, and hash only the id on an L1
+// hit. On an L1 miss, concurrent readers of a key share one flight, and its
+// first Redis command both reads the key and, when the key is missing,
+// writes a fill lease into it (SET NX GET PX, a token unique across the
+// fleet): a miss costs one round trip before the load. The process whose
+// lease is in the key loads once, answers its readers, and then replaces
+// the lease with the value only if the lease is still there (a token-checked
+// Lua script), so a write or delete of the key during a slow load wins over
+// the load's older result; readers of this process that arrive before the
+// fill has landed take the loaded value. Other processes that find the
+// lease mark it as waited for and wait (bounded by Config.FillWait and by
+// half the reader's remaining time) until the fill is announced on the
+// invalidation bus; a holder that dies leaves a lease that expires after
+// Config.FillLockTTL. Within a process, fences do the same for L1. A "not
+// found" answer (ErrNotFound) is cached as a negative entry with its own TTL.
+// Past Options.RefreshAfter of its TTL, a read answered by L1 or L2 starts
+// one background reload (refresh-ahead), also with L1 disabled.
 //
 // # Failures
 //
