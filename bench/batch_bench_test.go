@@ -103,38 +103,40 @@ func (f *batchFixture) reportRedis(b *testing.B, rt0, cmd0 int64) {
 	b.ReportMetric(float64(commands(b)-cmd0)/float64(b.N), "rediscmds/op")
 }
 
+// runL2 times read of the fixture's ids, all in L2, clearing L1 before
+// each, and reports its Redis round trips and commands.
+func runL2(b *testing.B, read func(f *batchFixture)) {
+	f := newBatchFixture(b)
+	f.warm(b)
+	rt0, cmd0 := f.rt.n.Load(), commands(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		f.store.ClearLocal()
+		read(f)
+	}
+	f.reportRedis(b, rt0, cmd0)
+}
+
 // BenchmarkBatch compares a batch read of 100 ids with what it replaces and
 // with peers: all in L2 (L1 cleared), all missing (loaded with one batch
 // load), all in L1.
 func BenchmarkBatch(b *testing.B) {
 	ctx := context.Background()
 	b.Run("l2/tiercache-getmany", func(b *testing.B) {
-		f := newBatchFixture(b)
-		f.warm(b)
-		rt0, cmd0 := f.rt.n.Load(), commands(b)
-		b.ReportAllocs()
-		for b.Loop() {
-			f.store.ClearLocal()
+		runL2(b, func(f *batchFixture) {
 			if got, err := f.g.GetMany(ctx, f.ids); err != nil || len(got) != batchSize {
 				b.Fatalf("GetMany: %d, %v", len(got), err)
 			}
-		}
-		f.reportRedis(b, rt0, cmd0)
+		})
 	})
 	b.Run("l2/tiercache-get-x100", func(b *testing.B) {
-		f := newBatchFixture(b)
-		f.warm(b)
-		rt0, cmd0 := f.rt.n.Load(), commands(b)
-		b.ReportAllocs()
-		for b.Loop() {
-			f.store.ClearLocal()
+		runL2(b, func(f *batchFixture) {
 			for _, id := range f.ids {
 				if _, _, err := f.g.Get(ctx, id); err != nil {
 					b.Fatal(err)
 				}
 			}
-		}
-		f.reportRedis(b, rt0, cmd0)
+		})
 	})
 	b.Run("l2/go-redis-pipeline-get-x100", func(b *testing.B) {
 		rdb := redisClient(b)
