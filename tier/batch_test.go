@@ -422,3 +422,46 @@ func TestGetManyEdges(t *testing.T) {
 		})
 	}
 }
+
+// TestGetManyCorruptEntries: L2 entries that cannot be decoded are misses:
+// the batch serves the source's values for them, never the garbage, and
+// the entries are replaced.
+func TestGetManyCorruptEntries(t *testing.T) {
+	for _, top := range topologies() {
+		t.Run(top.name, func(t *testing.T) {
+			ctx := ctxT(t)
+			rdb := top.client(t)
+			src := newBatchSource()
+			s := newStore(t, Config{Redis: rdb})
+			g := newBatchGroup(t, s, batchNamespace(), src, false)
+			garbage := map[string][]byte{"g1": []byte("not an envelope"), "g2": {0xff, 0x00, 0x01}}
+			for id, raw := range garbage {
+				key, _ := g.Key(ctx, id)
+				if err := rdb.Set(ctx, key, raw, time.Minute).Err(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ids := []string{"g1", "ok", "g2"}
+			got, err := g.GetMany(ctx, ids)
+			if err != nil {
+				t.Fatalf("GetMany: %v", err)
+			}
+			checkServed(t, src, got, ids)
+			if n := s.Stats().Corrupt; n != 2 {
+				t.Errorf("Stats.Corrupt = %d; want 2", n)
+			}
+			s.fills.Wait()
+			s.ClearLocal()
+			if got, err = g.GetMany(ctx, ids); err != nil {
+				t.Fatalf("second GetMany: %v", err)
+			}
+			checkServed(t, src, got, ids)
+			for id, raw := range garbage {
+				key, _ := g.Key(ctx, id)
+				if cur := rawGet(t, rdb, key); string(cur) == string(raw) {
+					t.Errorf("L2[%q] still holds the garbage", id)
+				}
+			}
+		})
+	}
+}
