@@ -30,7 +30,7 @@ func NewCacheAside[V any](store *tier.Store, src Loader[V], o Options) (*CacheAs
 	if src == nil {
 		return nil, fmt.Errorf("%w: nil source", ErrConfig)
 	}
-	b, err := newBinding(store, o, src.Load)
+	b, err := newBinding(store, o, src.Load, loadManyOf(src))
 	if err != nil {
 		return nil, err
 	}

@@ -57,8 +57,9 @@ type binding[V any] struct {
 	tier   tier.Options // the options writes pass to the Store
 }
 
-// newBinding builds the Group of o's data type, whose reads load with load.
-func newBinding[V any](store *tier.Store, o Options, load func(ctx context.Context, id string) (V, error)) (binding[V], error) {
+// newBinding builds the Group of o's data type, whose reads load with load,
+// and batch reads with many (nil: load, for each id).
+func newBinding[V any](store *tier.Store, o Options, load func(ctx context.Context, id string) (V, error), many func(ctx context.Context, ids []string) (map[string]V, error)) (binding[V], error) {
 	if store == nil {
 		return binding[V]{}, fmt.Errorf("%w: nil store", ErrConfig)
 	}
@@ -75,6 +76,7 @@ func newBinding[V any](store *tier.Store, o Options, load func(ctx context.Conte
 		Versioned: o.Versioned,
 		Options:   o.Options,
 		Load:      load,
+		LoadMany:  many,
 	})
 	if err != nil {
 		return binding[V]{}, fmt.Errorf("%w: %w", ErrConfig, err)

@@ -43,7 +43,7 @@ func NewRefreshAhead[V any](store *tier.Store, src Loader[V], o Options) (*Refre
 	if o.RefreshAfter == 0 {
 		o.RefreshAfter = DefaultRefreshAfter
 	}
-	b, err := newBinding(store, o, src.Load)
+	b, err := newBinding(store, o, src.Load, loadManyOf(src))
 	if err != nil {
 		return nil, err
 	}

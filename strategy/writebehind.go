@@ -78,7 +78,11 @@ func NewWriteBehind[V any](store *tier.Store, src Source[V], o Options, wbc *Wri
 		return nil, fmt.Errorf("%w: nil source", ErrConfig)
 	}
 	var w *WriteBehind[V]
-	b, err := newBinding(store, o, func(ctx context.Context, id string) (V, error) { return w.loadQueued(ctx, id) })
+	var many func(ctx context.Context, ids []string) (map[string]V, error)
+	if loadManyOf[V](src) != nil {
+		many = func(ctx context.Context, ids []string) (map[string]V, error) { return w.loadManyQueued(ctx, ids) }
+	}
+	b, err := newBinding(store, o, func(ctx context.Context, id string) (V, error) { return w.loadQueued(ctx, id) }, many)
 	if err != nil {
 		return nil, err
 	}

@@ -32,7 +32,7 @@ func NewWriteThrough[V any](store *tier.Store, src Source[V], o Options) (*Write
 	if src == nil {
 		return nil, fmt.Errorf("%w: nil source", ErrConfig)
 	}
-	b, err := newBinding(store, o, src.Load)
+	b, err := newBinding(store, o, src.Load, loadManyOf(src))
 	if err != nil {
 		return nil, err
 	}

@@ -28,6 +28,12 @@ type GroupConfig[V any] struct {
 	// Load reads the value of an id from the source of truth, or returns
 	// ErrNotFound. Nil makes the Group's reads peeks: a miss is ErrNoLoader.
 	Load func(ctx context.Context, id string) (V, error)
+	// LoadMany, when set, reads many ids in one call for GetMany: the ids
+	// missing from its map are not found. An error that is a *BatchError
+	// fails the ids it names; any other error fails every id missing from
+	// the map. Nil: GetMany loads its missing ids with Load, at most
+	// BatchLoadConcurrency at a time.
+	LoadMany func(ctx context.Context, ids []string) (map[string]V, error)
 }
 
 // Group is one data type's view of a Store, as groupcache's Group is: a
@@ -41,6 +47,9 @@ type Group[V any] struct {
 	entity string
 	o      Options
 	load   Loader // cfg.Load adapted once; nil without one
+	// loadMany is cfg.LoadMany adapted, or Load run concurrently; nil
+	// without either.
+	loadMany BatchLoader
 
 	plain   *groupPrefix // the prefix when not versioned
 	version *NamespaceVersion
@@ -74,6 +83,7 @@ func NewGroup[V any](s *Store, cfg GroupConfig[V]) (*Group[V], error) {
 	if load := cfg.Load; load != nil {
 		g.load = func(ctx context.Context, id string) (any, error) { return load(ctx, id) }
 	}
+	g.loadMany = batchLoaderOf(cfg.LoadMany, cfg.Load)
 	if cfg.Versioned {
 		g.version = s.NamespaceVersion(cfg.Namespace)
 	} else {

@@ -1,0 +1,418 @@
+package tier
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// BatchLoader reads many ids from the source of truth in one call: the ids
+// it has are in the map, the ids missing from it are not found. An error
+// that is a *BatchError fails the ids it names (the others are read from
+// the map); any other error fails every id missing from the map.
+type BatchLoader func(ctx context.Context, ids []string) (map[string]any, error)
+
+// batchItem is one id of a batch that L1 did not answer, and its outcome.
+type batchItem struct {
+	id, key string
+	stale   *l1Entry // an expired L1 entry, served if the read fails (stale-if-error)
+	f       *flight
+	lead    bool // f was registered by this batch
+
+	res Result
+	err error
+}
+
+// batchLoad is one id of a batch leader's load: its read (index into the
+// leader's reads), the lease it won or the expired entry it replaces (both
+// nil: L2 is not filled).
+type batchLoad struct {
+	i     int
+	lease []byte
+	prev  *staleL2
+}
+
+// getMany reads items past L1: each joins the flight of its key when one is
+// running in this process (a single Get's or another batch's), else a
+// flight of this batch's, which one leader runs for all of them (see
+// leadMany). It waits for every item as long as ctx allows and sets each
+// item's res and err. load reads one id (retries of flights whose leader
+// gave up); loadMany reads the batch.
+func (s *Store) getMany(ctx context.Context, items []batchItem, o *Options, load Loader, loadMany BatchLoader) {
+	if s.closed.Load() {
+		for i := range items {
+			items[i].err = ErrClosed
+		}
+		return
+	}
+	var reads []fillRead
+	var led []*flight
+	s.flightMu.Lock()
+	for i := range items {
+		it := &items[i]
+		f, ok := s.flights[it.key]
+		if !ok {
+			f = &flight{done: make(chan struct{})}
+			s.flights[it.key] = f
+			it.lead = true
+			reads = append(reads, fillRead{key: it.key, id: it.id, o: o, load: load})
+			led = append(led, f)
+		}
+		it.f = f
+	}
+	s.flightMu.Unlock()
+	s.stats.l1Misses.Add(uint64(len(items)))
+	if len(reads) > 0 {
+		s.startLeadMany(ctx, reads, led, loadMany)
+	}
+	for i := range items {
+		it := &items[i]
+		select {
+		case <-it.f.done:
+		default:
+			select {
+			case <-it.f.done:
+			case <-ctx.Done():
+				it.err = ctx.Err()
+				continue
+			}
+		}
+		if !it.lead {
+			if it.f.retry {
+				it.res, it.err = s.getShared(ctx, it.key, it.id, o, load, it.stale)
+				continue
+			}
+			s.stats.coalescedWait.Add(1)
+		}
+		if err := it.f.err; err != nil {
+			if it.stale != nil && !errors.Is(err, ErrNotFound) && it.stale.servableOnError(o) {
+				s.stats.staleServed.Add(1)
+				it.res, it.err = it.stale.answer(TierL1, true)
+				continue
+			}
+			it.err = err
+			continue
+		}
+		it.res, it.err = it.f.res.entry.answer(it.f.res.tier, it.f.res.stale)
+	}
+}
+
+// startLeadMany runs the flights of a batch on a goroutine of the Store's,
+// detached from the caller's cancellation (other readers may join them) and
+// bounded by LoadTimeout. The caller's deadline, if it has one, bounds the
+// L2 reads and waits to half its remaining time, leaving the other half for
+// the load (a cache that cannot answer in time never fails a read the
+// source can serve).
+func (s *Store) startLeadMany(ctx context.Context, reads []fillRead, led []*flight, loadMany BatchLoader) {
+	if !s.goStarted() {
+		for i := range reads {
+			s.complete(reads[i].key, led[i], flightResult{}, ErrClosed, false)
+		}
+		return
+	}
+	var until time.Time
+	if d, ok := ctx.Deadline(); ok {
+		until = time.Now().Add(time.Until(d) / 2)
+	}
+	go func() {
+		defer s.bg.Done()
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.LoadTimeout)
+		defer cancel()
+		stop := context.AfterFunc(s.bg.Context(), cancel)
+		defer stop()
+		s.leadMany(lctx, reads, led, until, loadMany)
+	}()
+}
+
+// leadMany runs the flights of a batch, as lead and fetch do for one key:
+// one pipelined L2 read of every key, which takes the fill leases of the
+// missing ones (SET NX GET, as single reads do); one batch load of the ids
+// whose lease it won (and of those L2 cannot serve); for the keys whose
+// lease another process holds, marks and waits (bounded by FillWait and
+// until), then reads them again in one pipeline. Loaded values are staged
+// in L1 and answered at once; their L2 fills follow in one pipeline.
+func (s *Store) leadMany(ctx context.Context, reads []fillRead, led []*flight, until time.Time, loadMany BatchLoader) {
+	if s.bus != nil && reads[0].o.L1TTL >= 0 {
+		// Subscribed before the tickets, once per namespace (a Group's
+		// keys share one).
+		ns := ""
+		for i := range reads {
+			if n := namespaceOf(reads[i].key); n != ns {
+				ns = n
+				s.bus.ensure(ctx, reads[i].key)
+			}
+		}
+	}
+	for i := range reads {
+		reads[i].t = s.l1.begin(reads[i].key)
+	}
+	if s.l2 == nil {
+		loads := make([]batchLoad, len(reads))
+		for i := range loads {
+			loads[i].i = i
+		}
+		s.loadMany(ctx, reads, led, loads, loadMany)
+		return
+	}
+	rctx := ctx
+	if !until.IsZero() {
+		var cancel context.CancelFunc
+		rctx, cancel = context.WithDeadline(ctx, until)
+		defer cancel()
+	}
+	deadline := time.Now().Add(s.cfg.FillWait)
+	if !until.IsZero() && until.Before(deadline) {
+		deadline = until
+	}
+	o := reads[0].o
+	marking := make([]bool, len(reads)) // the next read marks a lease instead of taking one
+	wakes := make([]chan struct{}, len(reads))
+	defer func() {
+		for i, ch := range wakes {
+			if ch != nil {
+				s.waiters.remove(reads[i].key, ch)
+			}
+		}
+	}()
+	pending := make([]int, len(reads))
+	for i := range pending {
+		pending[i] = i
+	}
+	for waits := 0; len(pending) > 0; {
+		keys := make([]string, len(pending))
+		leases := make([][]byte, len(pending))
+		for j, i := range pending {
+			keys[j] = reads[i].key
+			if !marking[i] {
+				leases[j] = s.newLease()
+			} else if wakes[i] == nil {
+				wakes[i] = s.waiters.add(keys[j])
+			}
+		}
+		rds := s.l2.readMany(rctx, keys, leases, s.leaseTTLArg)
+		var loads []batchLoad
+		var next, waiting []int
+		var l2err error
+		now := time.Now()
+		for j, i := range pending {
+			rd, r := rds[j], &reads[i]
+			if rd.err != nil {
+				if leases[j] != nil && mayHaveRun(rd.err) {
+					s.releaseLeaseLater(r.key, leases[j])
+				}
+				l2err = rd.err
+				loads = append(loads, batchLoad{i: i}) // Redis failing: serve from the source
+				continue
+			}
+			if rd.raw == nil {
+				if marking[i] {
+					marking[i] = false // the lease is gone: try to take it
+					next = append(next, i)
+					continue
+				}
+				s.stats.l2Misses.Add(1)
+				loads = append(loads, batchLoad{i: i, lease: rd.lease}) // the lease is ours
+				continue
+			}
+			env, e, err := s.decodeL2(r.key, rd.raw, o)
+			switch {
+			case err != nil:
+				s.corrupt(ctx, r.key, rd.raw, err)
+				loads = append(loads, batchLoad{i: i})
+			case env.lease():
+				switch {
+				case s.cfg.FillWait < 0 || !now.Before(deadline):
+					loads = append(loads, batchLoad{i: i}) // fill lock off, or holder too slow: load, do not fill
+				case !marking[i]:
+					marking[i] = true // mark it before waiting
+					next = append(next, i)
+				default:
+					waiting = append(waiting, i)
+					next = append(next, i)
+				}
+			case now.UnixNano() < e.freshUntil:
+				s.l2Hit(ctx, r, e, len(rd.raw), now.UnixNano())
+				s.l1.end(r.t)
+				s.complete(r.key, led[i], flightResult{entry: e, tier: TierL2}, nil, false)
+			case now.UnixNano() < e.freshUntil+int64(o.StaleWhileRevalidate):
+				s.stats.l2Hits.Add(1)
+				s.stats.staleServed.Add(1)
+				s.refreshAsync(ctx, r.key, r.id, o, r.load)
+				s.l1.end(r.t)
+				s.complete(r.key, led[i], flightResult{entry: e, tier: TierL2, stale: true}, nil, false)
+			default:
+				s.stats.l2Misses.Add(1)
+				loads = append(loads, batchLoad{i: i, prev: &staleL2{raw: rd.raw, entry: e}})
+			}
+		}
+		if l2err != nil {
+			s.l2Error(l2err)
+		}
+		if len(loads) > 0 {
+			// Loaded (and their fills landed) before waiting for others:
+			// another process may be waiting for these fills.
+			s.loadMany(ctx, reads, led, loads, loadMany)
+		}
+		pending = next
+		if len(waiting) == 0 || len(waiting) < len(next) {
+			continue // some leases still have to be marked: mark them first
+		}
+		s.stats.fillWaits.Add(uint64(len(waiting)))
+		if err := s.awaitFills(ctx, reads, wakes, waiting, deadline, waits); err != nil {
+			for _, i := range pending {
+				s.l1.end(reads[i].t)
+				s.complete(reads[i].key, led[i], flightResult{}, err, false)
+			}
+			return
+		}
+		waits++
+	}
+}
+
+// awaitFills waits until the fills of the keys of reads[waiting] are all
+// announced, or the poll delay for the waits-th wait has passed, or
+// deadline (see awaitFill). It then renews their fence tickets.
+func (s *Store) awaitFills(ctx context.Context, reads []fillRead, wakes []chan struct{}, waiting []int, deadline time.Time, waits int) error {
+	first, most := pollFirst, pollMax
+	if s.bus != nil && s.bus.listening(reads[waiting[0]].key) {
+		first, most = pollFirstListening, pollMaxListening
+	}
+	d := min(first<<min(waits, 16), most, time.Until(deadline))
+	timer := time.NewTimer(max(d, 0))
+	var err error
+wait:
+	for _, i := range waiting {
+		select {
+		case <-wakes[i]:
+		case <-timer.C:
+			break wait
+		case <-ctx.Done():
+			err = fmt.Errorf("tier: waiting for fill: %w", ctx.Err())
+			break wait
+		}
+	}
+	timer.Stop()
+	for _, i := range waiting {
+		s.waiters.remove(reads[i].key, wakes[i])
+		wakes[i] = nil
+		s.l1.end(reads[i].t)
+		reads[i].t = s.l1.begin(reads[i].key)
+	}
+	return err
+}
+
+// loadMany loads the ids of loads with one call of loadMany, stages each
+// value in L1 and answers its flight, then lands the L2 fills (lease fills
+// in one pipeline) and removes the flights from the table.
+func (s *Store) loadMany(ctx context.Context, reads []fillRead, led []*flight, loads []batchLoad, loadMany BatchLoader) {
+	ids := make([]string, len(loads))
+	for j, l := range loads {
+		ids[j] = reads[l.i].id
+	}
+	var vals map[string]any
+	var err error
+	if loadMany == nil {
+		err = ErrNoLoader
+	} else {
+		s.stats.loads.Add(uint64(len(ids)))
+		vals, err = loadMany(ctx, ids)
+	}
+	var per *BatchError
+	errors.As(err, &per)
+	var fills []leaseFill
+	var filled []int
+	for _, l := range loads {
+		r, f := &reads[l.i], led[l.i]
+		v, found := vals[r.id]
+		var lerr error
+		switch {
+		case found:
+		case per != nil && per.Errs[r.id] != nil:
+			lerr = per.Errs[r.id]
+		case per == nil && err != nil:
+			lerr = err
+		default:
+			lerr = ErrNotFound
+		}
+		res, fill, ferr := s.stage(ctx, r, l.lease, l.prev, v, lerr)
+		if fill == nil {
+			s.l1.end(r.t)
+			s.complete(r.key, f, res, ferr, false)
+			continue
+		}
+		// The readers have their value now; the L2 fill follows, while the
+		// flight stays in the table to answer newcomers.
+		s.fills.Add(1)
+		s.answer(f, res, nil, false)
+		if fill.lease == nil {
+			s.landAndForget(ctx, r, f, fill)
+			continue
+		}
+		fills = append(fills, leaseFill{key: r.key, lease: fill.lease, raw: fill.raw, ttl: fill.ttl})
+		filled = append(filled, l.i)
+	}
+	if len(fills) == 0 {
+		return
+	}
+	ns, errs := s.l2.fillMany(ctx, fills) // each pipeline bounded by L2Timeout
+	var announce []string
+	var l2err error
+	for j, i := range filled {
+		r := &reads[i]
+		switch {
+		case errs[j] != nil:
+			l2err = errs[j] // L2 unknown: L1 keeps the value, fenced locally
+		case ns[j] == 0:
+			s.stats.staleFills.Add(1)
+			s.l1.invalidate(r.key)
+		case ns[j] == 2:
+			announce = append(announce, r.key)
+		}
+		s.l1.end(r.t)
+		s.forget(r.key, led[i])
+		s.fills.Done()
+	}
+	if l2err != nil {
+		s.l2Error(l2err)
+	}
+	if len(announce) > 0 && s.bus != nil {
+		s.bus.publish(announce...)
+	}
+}
+
+// stage caches the outcome of one id of a batch load (v, or err) as
+// loadAndStage does after its loader returns.
+func (s *Store) stage(ctx context.Context, r *fillRead, lease []byte, prev *staleL2, v any, err error) (flightResult, *l2Fill, error) {
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		s.stats.loadErrors.Add(1)
+		s.releaseLease(ctx, r.key, lease)
+		if prev != nil && prev.entry.servableOnError(r.o) {
+			s.stats.staleServed.Add(1)
+			return flightResult{entry: prev.entry, tier: TierL2, stale: true}, nil, nil
+		}
+		return flightResult{}, nil, fmt.Errorf("tier: load %q: %w", r.key, err)
+	}
+	negative := err != nil
+	if negative && r.o.negativeTTL() == 0 {
+		s.releaseLease(ctx, r.key, lease)
+		return flightResult{}, nil, ErrNotFound
+	}
+	if lease == nil && prev == nil {
+		_, e, _ := stamp(v, negative, r.o)
+		if !s.fillL1(r.key, e, r.o, unknownCost, r.t) {
+			s.stats.staleFills.Add(1)
+		}
+		return flightResult{entry: e, tier: TierSource}, nil, nil
+	}
+	raw, e, ttl, err := s.encode(r.key, v, negative, r.o)
+	if err != nil {
+		s.releaseLease(ctx, r.key, lease)
+		s.report("encode", r.key, err)
+		return flightResult{entry: &l1Entry{value: v, createdAt: time.Now().UnixNano()}, tier: TierSource}, nil, nil
+	}
+	if !s.fillL1(r.key, e, r.o, len(raw), r.t) {
+		s.stats.staleFills.Add(1)
+	}
+	return flightResult{entry: e, tier: TierSource}, &l2Fill{raw: raw, ttl: ttl, lease: lease, prev: prev}, nil
+}

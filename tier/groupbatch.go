@@ -1,0 +1,193 @@
+package tier
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// BatchLoadConcurrency is the most single loads GetMany runs at once for a
+// Group that has Load but no LoadMany.
+const BatchLoadConcurrency = 16
+
+// GetMany returns the values of ids: the ids found are in the map, the ids
+// the source does not have are absent from it (and cached as negative
+// entries, as Get does). Fresh L1 entries answer first (allocating nothing
+// but the map); the rest are read from Redis in one pipelined round trip
+// per node (in chunks of BatchChunk keys), taking the fill leases of the
+// missing keys in the same round trip; the ids whose lease this process won
+// are loaded with one batch load (GroupConfig.LoadMany), staged in L1 and
+// returned, and their L2 fills follow in one pipeline, each refused if the
+// key was written meanwhile. Ids whose lease another process holds are
+// waited for (bounded by Config.FillWait and half the caller's remaining
+// time), then read again together. Ids already being read in this process,
+// by Get or another GetMany, join that read. Duplicate ids are read once.
+//
+// Ids that could not be served (an invalid id, a load error, the caller's
+// context ending) are absent from the map and named, with their errors, in
+// a *BatchError; every other id is served. Without a loader, GetMany reads
+// the ids one by one, as Get does.
+func (g *Group[V]) GetMany(ctx context.Context, ids []string) (map[string]V, error) {
+	out := make(map[string]V, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	if g.loadMany == nil {
+		return g.getEach(ctx, ids, out)
+	}
+	p, err := g.prefix(ctx)
+	if err != nil {
+		// Redis cannot say which version is current: the cache cannot be
+		// trusted, the source can.
+		return g.uncachedMany(ctx, ids, out)
+	}
+	var errs batchErrors
+	var items []batchItem
+	var seen map[string]struct{} // the ids past L1, allocated on the first
+	for _, id := range ids {
+		if g.o.L1TTL >= 0 {
+			if v, _, err, hit := g.l1Hit(p, id); hit {
+				if err == nil {
+					out[id] = v
+				}
+				continue
+			}
+		}
+		key, err := p.ns.Key(g.entity, id)
+		if err != nil {
+			errs.add(id, err)
+			continue
+		}
+		if seen == nil {
+			seen = make(map[string]struct{})
+		}
+		if _, dup := seen[id]; dup {
+			continue
+		}
+		seen[id] = struct{}{}
+		it := batchItem{id: id, key: key}
+		if g.o.L1TTL >= 0 {
+			if e, ok := g.s.l1.getKey(key); ok {
+				now := time.Now().UnixNano()
+				if now < e.expiresAt && now < e.freshUntil+int64(g.o.StaleWhileRevalidate) {
+					// Due for refresh-ahead or servable stale: the single
+					// path answers from L1 and reloads in the background.
+					r, err := g.s.getDue(ctx, key, id, &g.o, g.load, e)
+					g.put(out, &errs, id, r, err)
+					continue
+				}
+				if now < e.staleUntil {
+					it.stale = e
+				}
+			}
+		}
+		items = append(items, it)
+	}
+	if len(items) > 0 {
+		g.s.getMany(ctx, items, &g.o, g.load, g.loadMany)
+		for i := range items {
+			g.put(out, &errs, items[i].id, items[i].res, items[i].err)
+		}
+	}
+	return out, errs.err()
+}
+
+// put records the outcome of one id of a batch.
+func (g *Group[V]) put(out map[string]V, errs *batchErrors, id string, r Result, err error) {
+	switch {
+	case err == nil:
+		v, _ := r.Value.(V) // a nil value (a nil pointer stored) is V's zero value
+		out[id] = v
+	case !errors.Is(err, ErrNotFound):
+		errs.add(id, err)
+	}
+}
+
+// getEach is GetMany by single reads (a Group without a loader peeks).
+func (g *Group[V]) getEach(ctx context.Context, ids []string, out map[string]V) (map[string]V, error) {
+	var errs batchErrors
+	for _, id := range ids {
+		v, _, err := g.Get(ctx, id)
+		switch {
+		case err == nil:
+			out[id] = v
+		case !errors.Is(err, ErrNotFound):
+			errs.add(id, err)
+		}
+	}
+	return out, errs.err()
+}
+
+// uncachedMany loads ids without the cache.
+func (g *Group[V]) uncachedMany(ctx context.Context, ids []string, out map[string]V) (map[string]V, error) {
+	var errs batchErrors
+	valid := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if _, err := g.ns.Key(g.entity, id); err != nil {
+			errs.add(id, err)
+			continue
+		}
+		valid = append(valid, id)
+	}
+	vals, err := g.loadMany(ctx, valid)
+	var per *BatchError
+	errors.As(err, &per)
+	for _, id := range valid {
+		if v, ok := vals[id]; ok {
+			out[id], _ = v.(V)
+			continue
+		}
+		switch {
+		case per != nil && per.Errs[id] != nil:
+			errs.add(id, per.Errs[id])
+		case per == nil && err != nil:
+			errs.add(id, err)
+		}
+	}
+	return out, errs.err()
+}
+
+// batchLoaderOf adapts a Group's loaders to a BatchLoader: many, else one
+// run for each id, at most BatchLoadConcurrency at a time; nil without
+// either.
+func batchLoaderOf[V any](many func(context.Context, []string) (map[string]V, error), one func(context.Context, string) (V, error)) BatchLoader {
+	switch {
+	case many != nil:
+		return func(ctx context.Context, ids []string) (map[string]any, error) {
+			vals, err := many(ctx, ids)
+			out := make(map[string]any, len(vals))
+			for id, v := range vals {
+				out[id] = v
+			}
+			return out, err
+		}
+	case one != nil:
+		return func(ctx context.Context, ids []string) (map[string]any, error) {
+			out := make(map[string]any, len(ids))
+			var errs batchErrors
+			var mu sync.Mutex
+			var eg errgroup.Group
+			eg.SetLimit(BatchLoadConcurrency)
+			for _, id := range ids {
+				eg.Go(func() error {
+					v, err := one(ctx, id)
+					mu.Lock()
+					defer mu.Unlock()
+					switch {
+					case err == nil:
+						out[id] = v
+					case !errors.Is(err, ErrNotFound):
+						errs.add(id, err)
+					}
+					return nil
+				})
+			}
+			_ = eg.Wait() // the goroutines report through errs
+			return out, errs.err()
+		}
+	}
+	return nil
+}
