@@ -65,7 +65,7 @@ func TestGetManyStrategies(t *testing.T) {
 			return c
 		}},
 		{"write-behind", func(t *testing.T, s *tier.Store, src *batchMem, o strategy.Options) batchReader {
-			return newWriteBehind(t, s, src, o, strategy.WriteBehindConfig[Profile]{})
+			return newWriteBehind(t, s, src, o, &strategy.WriteBehindConfig[Profile]{})
 		}},
 	}
 	for _, b := range builds {
@@ -107,7 +107,7 @@ func TestWriteBehindGetManyQueued(t *testing.T) {
 			}
 			store := newStore(t)
 			o := testOptions(t)
-			w := newWriteBehind(t, store, src, o, strategy.WriteBehindConfig[Profile]{FlushInterval: time.Hour})
+			w := newWriteBehind(t, store, src, o, &strategy.WriteBehindConfig[Profile]{FlushInterval: time.Hour})
 			t.Cleanup(func() { close(wb.gate) }) // before Shutdown (cleanups run last first)
 			if err := w.Set(ctx, "q", Profile{ID: "q", Name: "new"}); err != nil {
 				t.Fatal(err)
@@ -179,7 +179,7 @@ func TestWriteBehindSetMany(t *testing.T) {
 	ctx := ctxT(t)
 	src := newWBSource()
 	store := newStore(t)
-	w := newWriteBehind(t, store, src, testOptions(t), strategy.WriteBehindConfig[Profile]{FlushInterval: time.Hour})
+	w := newWriteBehind(t, store, src, testOptions(t), &strategy.WriteBehindConfig[Profile]{FlushInterval: time.Hour})
 	err := w.SetMany(ctx, map[string]Profile{"a": {ID: "a", Name: "A"}, "b": {ID: "b", Name: "B"}, "": {}})
 	var be *strategy.BatchError
 	if !errors.As(err, &be) || len(be.Errs) != 1 || be.Errs[""] == nil {
