@@ -3,7 +3,6 @@ package tier
 import (
 	"context"
 	"fmt"
-	"hash/maphash"
 	"sync/atomic"
 	"time"
 
@@ -56,13 +55,11 @@ type Group[V any] struct {
 	current atomic.Pointer[groupPrefix] // the prefix of the version last seen
 }
 
-// groupPrefix is a Group's key prefix under one namespace version, with its
-// L1 hash state.
+// groupPrefix is a Group's key prefix under one namespace version.
 type groupPrefix struct {
 	version uint64
 	ns      keys.Namespace
 	prefix  string // "{namespace}[@v{N}]:{entity}:"
-	hash    maphash.Hash
 }
 
 // NewGroup returns the Group of one data type of values V in s. An invalid
@@ -95,7 +92,7 @@ func NewGroup[V any](s *Store, cfg GroupConfig[V]) (*Group[V], error) {
 func (g *Group[V]) newPrefix(ns keys.Namespace, version uint64) *groupPrefix {
 	probe, _ := ns.Key(g.entity, "x") // the entity was checked by NewGroup
 	prefix := probe[:len(probe)-1]
-	return &groupPrefix{version: version, ns: ns, prefix: prefix, hash: g.s.l1.prefixHash(prefix)}
+	return &groupPrefix{version: version, ns: ns, prefix: prefix}
 }
 
 // prefix returns the key prefix under the namespace's current version. Once
@@ -160,7 +157,7 @@ func (g *Group[V]) l1Hit(p *groupPrefix, id string) (v V, t Tier, err error, hit
 	if observe != nil {
 		start = s.mono()
 	}
-	e, ok := s.l1.get(&p.hash, p.prefix, id)
+	e, ok := s.l1.get(p.prefix, id)
 	if !ok || s.clock.nanos() >= e.checkAt {
 		return v, TierNone, nil, false
 	}

@@ -112,30 +112,31 @@ func newL1(cfg Config, stats *counters, clk *clock) (*l1, error) {
 	return c, nil
 }
 
-// L1 indexes entries by the hash of their full key. A Group holds the hash
-// state of its key prefix, written once, and hashes only the id on a
-// lookup: the same index as the full key's, without building the key, so
-// an L1 hit allocates nothing.
+// L1 indexes entries by the hash of their full key. A Group's lookup
+// hashes its prefix and the id as one key without building it: both are
+// copied into a buffer on the stack (keys of up to lookupBufBytes), so an
+// L1 hit allocates nothing.
+
+// lookupBufBytes bounds the keys a Group looks up without allocating.
+const lookupBufBytes = 256
 
 // hashKey hashes a full key.
 func (c *l1) hashKey(key string) uint64 { return maphash.String(c.seed, key) }
 
-// prefixHash returns the hash state of prefix, for get.
-func (c *l1) prefixHash(prefix string) maphash.Hash {
-	var h maphash.Hash
-	h.SetSeed(c.seed)
-	h.WriteString(prefix)
-	return h
-}
-
-// get returns the live entry for the key prefix+id; p is prefixHash(prefix).
-func (c *l1) get(p *maphash.Hash, prefix, id string) (*l1Entry, bool) {
+// get returns the live entry for the key prefix+id.
+func (c *l1) get(prefix, id string) (*l1Entry, bool) {
 	if c.cache == nil {
 		return nil, false
 	}
-	h := *p
-	h.WriteString(id)
-	e, ok := c.cache.Get(h.Sum64())
+	var h uint64
+	if n := len(prefix) + len(id); n <= lookupBufBytes {
+		var buf [lookupBufBytes]byte
+		copy(buf[copy(buf[:], prefix):], id)
+		h = maphash.Bytes(c.seed, buf[:n])
+	} else {
+		h = c.hashKey(prefix + id)
+	}
+	e, ok := c.cache.Get(h)
 	if !ok || e.epoch != c.epoch.Load() || !e.hasKey(prefix, id) {
 		return nil, false
 	}
