@@ -228,7 +228,7 @@ func writeReport(w io.Writer, res *results, r report) {
 	}
 	for _, size := range []string{"100B", "10KiB"} {
 		if v, ok := res.median("Tier/L1Memory/"+size, "heap/maxcost"); ok {
-			p("| L1 memory, %s values: heap held by a full L1 / L1MaxCostBytes | %.3gx | | | 1.5x | | %s |\n", size, v, yesNo(v <= 1.5))
+			p("| L1 memory, %s values: heap held by an L1 nine tenths full / L1MaxCostBytes | %.3gx | | | 1.5x | | %s |\n", size, v, yesNo(v <= 1.5))
 		}
 	}
 	p("\n")
