@@ -226,22 +226,28 @@ func (c *l1) noteApplied(n uint64) {
 // clear makes every entry and every fill in flight stale in O(1).
 func (c *l1) clear() { c.epoch.Add(1) }
 
-// storeLocked stores e under sh's lock; drain (for writes) first removes the
-// key and drains ristretto's buffer of the shard's older sets, so that none
-// survives (see l1).
+// storeLocked stores e under sh's lock; drain (for writes) makes sure that
+// no older buffered set of the key survives it (see l1).
 func (c *l1) storeLocked(sh *fenceShard, key string, e *l1Entry, ttl time.Duration, cost int64, drain bool) {
 	if c.cache == nil {
 		return
 	}
 	h := c.hashKey(key)
-	if drain || ttl <= 0 {
+	if ttl <= 0 {
 		c.cache.Del(h)
+		if drain {
+			c.drainUpTo(sh.lastSet)
+		}
+		return
 	}
 	if drain {
-		c.drainUpTo(sh.lastSet)
-	}
-	if ttl <= 0 {
-		return
+		// A key ristretto holds is replaced at once by Set (in place), and
+		// an older set of it still buffered is then refused (the key is in
+		// its policy). An absent key's Set is buffered: an older buffered
+		// set of the key would be applied first and win, so drain first.
+		if _, present := c.cache.Get(h); !present {
+			c.drainUpTo(sh.lastSet)
+		}
 	}
 	if cost == unknownCost {
 		cost = c.meanCost.Load()
