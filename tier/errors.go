@@ -34,4 +34,9 @@ var (
 	// (the part before the first ':') is empty or holds glob characters:
 	// the invalidation must know which namespace's channel to use.
 	ErrPattern = errors.New("tier: pattern must start with a literal namespace")
+	// ErrPanic is wrapped by the error that stands for a panic in user code
+	// (a loader, a source's writer) run by the library: the panic is
+	// recovered, never crashes the process, and its value and stack are in
+	// the error's text.
+	ErrPanic = errors.New("tiercache: panic in user code")
 )

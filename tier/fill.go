@@ -148,7 +148,7 @@ func (s *Store) loadAndStage(ctx context.Context, r *fillRead, lease []byte, pre
 		return flightResult{}, nil, ErrNoLoader
 	}
 	s.stats.loads.Add(1)
-	v, err := r.load(ctx, r.id)
+	v, err := s.callLoader(ctx, r.load, r.key, r.id)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		s.stats.loadErrors.Add(1)
 		s.releaseLease(ctx, r.key, lease)

@@ -27,6 +27,7 @@ type GroupConfig[V any] struct {
 	Options Options
 	// Load reads the value of an id from the source of truth, or returns
 	// ErrNotFound. Nil makes the Group's reads peeks: a miss is ErrNoLoader.
+	// A panic in it is recovered and returned as an error wrapping ErrPanic.
 	Load func(ctx context.Context, id string) (V, error)
 }
 
@@ -175,7 +176,7 @@ func (g *Group[V]) uncached(ctx context.Context, id string) (V, Tier, error) {
 	if g.load == nil {
 		return zero, TierNone, ErrNoLoader
 	}
-	v, err := unbox[V](g.load(ctx, id))
+	v, err := unbox[V](g.s.callLoader(ctx, g.load, id, id))
 	if err != nil {
 		return v, TierNone, err
 	}

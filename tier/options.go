@@ -19,7 +19,8 @@ const (
 
 // Loader loads the value of key from the source of truth. It returns
 // ErrNotFound (or an error wrapping it) when there is none; the Store caches
-// that answer as a negative entry.
+// that answer as a negative entry. A panic in a Loader is recovered: the
+// read (and every reader sharing its load) gets an error wrapping ErrPanic.
 type Loader func(ctx context.Context, key string) (any, error)
 
 // Decoder decodes an L2 payload written with codec c into a new value of the

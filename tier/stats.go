@@ -32,6 +32,8 @@ type Stats struct {
 	Loads uint64 `metric:"loads_total" result:"ok" minus:"LoadErrors" help:"Calls of the loader (the source of truth) by outcome."`
 	// LoadErrors counts loader calls that failed (not counting ErrNotFound).
 	LoadErrors uint64 `metric:"loads_total" result:"error"`
+	// LoadPanics counts loader calls that panicked (recovered; see ErrPanic).
+	LoadPanics uint64 `metric:"load_panics_total" help:"Loader calls that panicked (recovered; see tier.ErrPanic)."`
 	// NegativeHits counts reads answered by a cached "not found".
 	NegativeHits uint64 `metric:"negative_hits_total" help:"Reads answered by a cached not-found."`
 	// CoalescedWait counts readers that shared another reader's L2 read or load.
@@ -108,7 +110,7 @@ type counters struct {
 	fillWaits, staleFills, corrupt                         atomic.Uint64
 	staleServed, refreshes, refreshErrors, refreshesDenied atomic.Uint64
 	l1SetsDropped, l1SetsRejected, sets, deletes           atomic.Uint64
-	encodeErrors                                           atomic.Uint64
+	encodeErrors, loadPanics                               atomic.Uint64
 
 	invalidationsSent, messagesSent         atomic.Uint64
 	invalidationsReceived, messagesReceived atomic.Uint64
