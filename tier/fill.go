@@ -27,6 +27,9 @@ type fillRead struct {
 	// the leading reader's deadline leaves it time to load itself (a cache
 	// that cannot fill in time never fails a read the source can serve).
 	waitUntil time.Time
+	// flight, when set, is the flight the read runs for: a stale entry the
+	// load starts from is offered to its readers (see flight.stale).
+	flight *flight
 }
 
 // l2Fill is the L2 write a load leaves to do once its readers have the
@@ -131,6 +134,9 @@ func (s *Store) fetch(ctx context.Context, r *fillRead, first *l2Read) (flightRe
 			return flightResult{entry: e, tier: TierL2, stale: true}, nil, nil
 		}
 		s.stats.l2Misses.Add(1)
+		if r.flight != nil && e.servableOnError(r.o) {
+			r.flight.stale.Store(e) // for readers whose deadline comes first
+		}
 		return s.loadAndStage(ctx, r, nil, &staleL2{raw: rd.raw, entry: e})
 	}
 }

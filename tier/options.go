@@ -73,7 +73,9 @@ type Options struct {
 	// served while one background reload replaces it.
 	StaleWhileRevalidate time.Duration
 	// StaleIfError is how long past its fresh time an entry may be served
-	// when the loader fails.
+	// when the loader fails, or when a reader's deadline expires before the
+	// reload answers (the entry held in L1, or the expired L2 entry the
+	// reload replaces; Result.Stale is set).
 	StaleIfError time.Duration
 	// RefreshAfter, between 0 and 1, is the fraction of TTL after which a
 	// read of a fresh entry returns it and starts one background reload
