@@ -299,6 +299,7 @@ func (s *Store) encode(key string, v any, negative bool, o *Options) ([]byte, *l
 			}
 		}
 		env.codecID = c.ID()
+		env.typeID = s.typeIDOf(v, o)
 		env.payload = payload
 	}
 	raw := appendEnvelope(make([]byte, 0, envelopeHeaderSize+len(env.payload)), env)
@@ -335,6 +336,9 @@ func (s *Store) decodeL2(key string, raw []byte, o *Options) (envelope, *l1Entry
 	}
 	if env.lease() {
 		return env, nil, nil
+	}
+	if !env.negative() && o.wrongType(env.typeID) {
+		return env, nil, errWrongType
 	}
 	var v any
 	if !env.negative() {

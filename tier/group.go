@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/maphash"
+	"reflect"
 	"sync/atomic"
 	"time"
 
@@ -72,6 +73,7 @@ func NewGroup[V any](s *Store, cfg GroupConfig[V]) (*Group[V], error) {
 	}
 	g := &Group[V]{s: s, ns: ns, entity: cfg.Entity, o: cfg.Options}
 	g.o.Decode = decodeAs[V]()
+	g.o.typeHash = typeHash(reflect.TypeFor[V]())
 	if load := cfg.Load; load != nil {
 		g.load = func(ctx context.Context, id string) (any, error) { return load(ctx, id) }
 	}

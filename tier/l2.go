@@ -253,7 +253,7 @@ func (c *l2) delIfEquals(ctx context.Context, key string, want []byte) (bool, er
 func (s *Store) newLease() []byte {
 	now := time.Now()
 	token := binary.BigEndian.AppendUint64(s.leasePrefix[:len(s.leasePrefix):len(s.leasePrefix)], s.leaseSeq.Add(1))
-	return appendEnvelope(make([]byte, 0, envelopeHeaderSize+len(token)), envelope{flags: flagLease, createdAt: now, freshUntil: now.Add(s.cfg.FillLockTTL), payload: token})
+	return appendEnvelope(make([]byte, 0, envelopeV1HeaderSize+len(token)), envelope{format: envelopeV1, flags: flagLease, createdAt: now, freshUntil: now.Add(s.cfg.FillLockTTL), payload: token})
 }
 
 // newToken returns 16 random bytes for a lease or a lock.

@@ -81,6 +81,19 @@ type Options struct {
 	// read of a fresh entry returns it and starts one background reload
 	// (refresh-ahead). Zero turns refresh-ahead off.
 	RefreshAfter float64
+
+	// SchemaVersion numbers the layout of this data type's values. Every
+	// entry records the Go type that wrote it and this number; a Group (and
+	// so every strategy) treats an entry of another type or SchemaVersion
+	// as a miss and reloads it (counted in Stats.WrongType), never decoding
+	// it. Bump it on a change the codec would decode wrongly rather than
+	// reject (a field's meaning changed, say). Zero is a version like any
+	// other.
+	SchemaVersion uint32
+
+	// typeHash is the hash of the type a Group reads (see typeID): set by
+	// NewGroup, 0 for untyped reads.
+	typeHash uint64
 }
 
 var defaultOptions Options

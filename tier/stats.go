@@ -44,6 +44,9 @@ type Stats struct {
 	StaleFills uint64 `metric:"stale_fills_total" help:"Loaded values not cached because the key changed meanwhile."`
 	// Corrupt counts L2 entries that failed to decode (deleted, counted).
 	Corrupt uint64 `metric:"corrupt_entries_total" help:"L2 entries that failed to decode (deleted)."`
+	// WrongType counts L2 entries written for another type or SchemaVersion
+	// (misses: deleted and reloaded, never decoded).
+	WrongType uint64 `metric:"wrong_type_entries_total" help:"L2 entries written for another type or schema version (deleted and reloaded)."`
 
 	// StaleServed counts stale values served (stale-while-revalidate, stale-if-error).
 	StaleServed uint64 `metric:"stale_served_total" help:"Stale values served (stale-while-revalidate, stale-if-error)."`
@@ -107,7 +110,7 @@ type counters struct {
 
 	l1Misses, l2Hits, l2Misses, l2Errors                   atomic.Uint64
 	loads, loadErrors, negativeHits, coalescedWait         atomic.Uint64
-	fillWaits, staleFills, corrupt                         atomic.Uint64
+	fillWaits, staleFills, corrupt, wrongType              atomic.Uint64
 	staleServed, refreshes, refreshErrors, refreshesDenied atomic.Uint64
 	l1SetsDropped, l1SetsRejected, sets, deletes           atomic.Uint64
 	encodeErrors, loadPanics                               atomic.Uint64

@@ -66,7 +66,8 @@ type Store struct {
 	stats counters
 	clock *clock
 
-	versions sync.Map // namespace name -> *NamespaceVersion
+	versions   sync.Map // namespace name -> *NamespaceVersion
+	typeHashes sync.Map // reflect.Type -> uint64, see typeIDOf
 
 	leasePrefix []byte        // random, per Store: makes lease tokens unique
 	leaseSeq    atomic.Uint64 // numbers this Store's leases
@@ -348,11 +349,15 @@ func (s *Store) l2Error(err error) {
 	s.report("redis", "", err)
 }
 
-// corrupt counts an undecodable L2 entry and deletes it, unless it has been
-// replaced meanwhile.
+// corrupt counts an undecodable L2 entry, or one written for another type
+// or schema version, and deletes it, unless it has been replaced meanwhile.
 func (s *Store) corrupt(ctx context.Context, key string, raw []byte, err error) {
-	s.stats.corrupt.Add(1)
-	s.report("corrupt entry", key, fmt.Errorf("%w: %w", ErrCorrupt, err))
+	if errors.Is(err, errWrongType) {
+		s.stats.wrongType.Add(1)
+	} else {
+		s.stats.corrupt.Add(1)
+		s.report("corrupt entry", key, fmt.Errorf("%w: %w", ErrCorrupt, err))
+	}
 	if _, derr := s.l2.delIfEquals(ctx, key, raw); derr != nil {
 		s.l2Error(derr)
 	}
