@@ -107,6 +107,19 @@ func (s *Store) fetch(ctx context.Context, r *fillRead, first *l2Read) (flightRe
 			if r.load == nil {
 				return flightResult{}, nil, ErrNoLoader // a peek does not wait for the fill
 			}
+			if !time.Now().Before(env.freshUntil) {
+				// Older than the life it declares: its holder died or
+				// hung. Take it over instead of waiting for it.
+				lease, err := s.takeExpiredLease(ctx, r.key, rd.raw)
+				switch {
+				case err != nil:
+					return s.loadAndStage(ctx, r, nil, nil) // Redis failing: serve from the source
+				case lease != nil:
+					return s.loadAndStage(ctx, r, lease, nil)
+				}
+				marking = false
+				continue // it changed meanwhile: read again
+			}
 			if s.cfg.FillWait < 0 || !time.Now().Before(deadline) {
 				return s.loadAndStage(ctx, r, nil, nil) // fill lock off, or holder too slow: load, do not fill
 			}
@@ -212,6 +225,25 @@ func (s *Store) land(ctx context.Context, r *fillRead, fill *l2Fill) {
 	case waited && s.bus != nil:
 		s.bus.publish(r.key)
 	}
+}
+
+// takeExpiredLease replaces the expired lease old with a new lease of this
+// process's and returns it, or nil when the key no longer holds old.
+func (s *Store) takeExpiredLease(ctx context.Context, key string, old []byte) ([]byte, error) {
+	lease := s.newLease()
+	took, err := s.l2.takeLease(ctx, key, old, lease, s.leaseTTLArg)
+	if err != nil {
+		s.l2Error(err)
+		if mayHaveRun(err) {
+			s.releaseLeaseLater(key, lease)
+		}
+		return nil, err
+	}
+	if !took {
+		return nil, nil
+	}
+	s.stats.leasesTaken.Add(1)
+	return lease, nil
 }
 
 // releaseLease gives up this process's lease after a failed load, so that

@@ -40,6 +40,9 @@ type Stats struct {
 	CoalescedWait uint64 `metric:"coalesced_waits_total" help:"Readers that shared another reader's Redis read or load."`
 	// FillWaits counts times a reader waited for another process's fill.
 	FillWaits uint64 `metric:"fill_waits_total" help:"Times a reader waited for another process's fill."`
+	// LeasesTaken counts fill leases taken over because they had outlived
+	// the life they declare (their holder died or hung).
+	LeasesTaken uint64 `metric:"leases_taken_total" help:"Fill leases taken over after outliving the life they declare."`
 	// StaleFills counts values read or loaded but not cached because the key changed meanwhile.
 	StaleFills uint64 `metric:"stale_fills_total" help:"Loaded values not cached because the key changed meanwhile."`
 	// Corrupt counts L2 entries that failed to decode (deleted, counted).
@@ -110,7 +113,7 @@ type counters struct {
 
 	l1Misses, l2Hits, l2Misses, l2Errors                   atomic.Uint64
 	loads, loadErrors, negativeHits, coalescedWait         atomic.Uint64
-	fillWaits, staleFills, corrupt, wrongType              atomic.Uint64
+	fillWaits, staleFills, corrupt, wrongType, leasesTaken atomic.Uint64
 	staleServed, refreshes, refreshErrors, refreshesDenied atomic.Uint64
 	l1SetsDropped, l1SetsRejected, sets, deletes           atomic.Uint64
 	encodeErrors, loadPanics                               atomic.Uint64
