@@ -128,7 +128,13 @@ func (s *Store) fetch(ctx context.Context, r *fillRead, first *l2Read) (flightRe
 				continue
 			}
 			s.stats.fillWaits.Add(1)
-			if err := s.awaitFill(ctx, r, wake, deadline, waits); err != nil {
+			// Wait no longer than the lease declares it lives: past it, the
+			// next read takes it over.
+			until := deadline
+			if env.freshUntil.Before(until) {
+				until = env.freshUntil
+			}
+			if err := s.awaitFill(ctx, r, wake, until, waits); err != nil {
 				return flightResult{}, nil, err
 			}
 			wake = nil // consumed or removed by awaitFill

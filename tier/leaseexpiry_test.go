@@ -11,20 +11,25 @@ import (
 // (replacing exactly that lease), loads at once and fills the key, instead
 // of waiting FillWait and caching nothing.
 func TestExpiredLeaseTakenOver(t *testing.T) {
-	for _, marked := range []bool{false, true} {
-		name := "unmarked"
-		if marked {
-			name = "marked as waited for"
-		}
-		t.Run(name, func(t *testing.T) {
+	cases := []struct {
+		name   string
+		marked bool          // the lease is marked as waited for
+		life   time.Duration // what is left of its declared life when read
+	}{
+		{"expired", false, -9 * time.Second},
+		{"expired, marked as waited for", true, -9 * time.Second},
+		{"expires while waited for", false, 300 * time.Millisecond},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
 			const fillWait = 5 * time.Second
 			s := newStore(t, Config{FillWait: fillWait})
 			ctx := ctxT(t)
 			rdb := s.Redis()
 			key := testKey(t)
-			created := time.Now().Add(-10 * time.Second)
-			planted := appendEnvelope(nil, envelope{format: envelopeV1, flags: flagLease, createdAt: created, freshUntil: created.Add(time.Second), payload: []byte("a crashed holder's token")})
-			if marked {
+			now := time.Now()
+			planted := appendEnvelope(nil, envelope{format: envelopeV1, flags: flagLease, createdAt: now.Add(-time.Second), freshUntil: now.Add(c.life), payload: []byte("a crashed holder's token")})
+			if c.marked {
 				planted[2] = 1
 			}
 			if err := rdb.Set(ctx, key, planted, time.Hour).Err(); err != nil {
