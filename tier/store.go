@@ -330,6 +330,22 @@ func (s *Store) invalidateLocal(keys ...string) {
 	s.waiters.wake(keys...)
 }
 
+// clearNamespace drops every entry of namespace ns (see namespaceOf) from
+// this Store's L1 at once, and makes the fills in flight of its keys stale.
+func (s *Store) clearNamespace(ns string) {
+	s.stats.l1Clears.Add(1)
+	s.l1.clearNamespace(ns)
+	s.flightMu.Lock()
+	for k, f := range s.flights {
+		if namespaceOf(k) == ns {
+			f.stale.Store(nil)
+			delete(s.flights, k)
+		}
+	}
+	s.flightMu.Unlock()
+	s.waiters.wakeAll()
+}
+
 // ClearLocal empties this Store's L1 at once and makes every fill in flight
 // stale.
 func (s *Store) ClearLocal() {
