@@ -51,8 +51,10 @@ func (c *CacheAside[V]) Lookup(ctx context.Context, id string) (V, tier.Tier, er
 	return c.b.lookup(ctx, id)
 }
 
-// Set writes v to the source, then invalidates id in the cache. A source
-// error is returned and the cache is left as it was.
+// Set writes v to the source, then invalidates id in the cache. A value the
+// codec cannot encode is refused before anything is written (an error
+// wrapping codec.ErrEncode). A source error is returned and the cache is
+// left as it was.
 func (c *CacheAside[V]) Set(ctx context.Context, id string, v V) error {
 	if c.src == nil {
 		return ErrReadOnly
@@ -60,6 +62,9 @@ func (c *CacheAside[V]) Set(ctx context.Context, id string, v V) error {
 	key, err := c.b.keyFor(ctx, id)
 	if err != nil {
 		return err
+	}
+	if err := c.b.encodable(key, v); err != nil {
+		return err // the next read could not cache it
 	}
 	if err := c.src.Store(ctx, id, v); err != nil {
 		return fmt.Errorf("strategy: store %q: %w", key, err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/tiercache/tiercache/codec"
 	"github.com/tiercache/tiercache/keys"
 	"github.com/tiercache/tiercache/tier"
 )
@@ -117,7 +118,8 @@ func (b *binding[V]) lookup(ctx context.Context, id string) (V, tier.Tier, error
 	return b.g.Get(ctx, id)
 }
 
-// write stores v in the source, then in L2 and L1 (write-through). A source
+// write stores v in the source, then in L2 and L1 (write-through). A value
+// the codec cannot encode is refused first (codec.ErrEncode), and a source
 // error leaves the cache untouched. A cache error after the source took the
 // value is returned: the source holds the truth, and the key has been
 // dropped from L1 (see tier.Store.Set).
@@ -126,11 +128,29 @@ func (b *binding[V]) write(ctx context.Context, src Writer[V], id string, v V) e
 	if err != nil {
 		return err
 	}
+	if err := b.encodable(key, v); err != nil {
+		return err
+	}
 	if err := src.Store(ctx, id, v); err != nil {
 		return fmt.Errorf("strategy: store %q: %w", key, err)
 	}
 	if err := b.store.Set(ctx, key, v, &b.tier); err != nil {
 		return fmt.Errorf("strategy: cache %q: %w", key, err)
+	}
+	return nil
+}
+
+// encodable returns an error wrapping codec.ErrEncode when the data type's
+// codec cannot encode v: a strategy checks it before writing anything, so
+// that such a value never reaches the source while the cache cannot hold
+// it. It costs one extra encoding per write.
+func (b *binding[V]) encodable(key string, v V) error {
+	c := b.tier.Codec
+	if c == nil {
+		c = codec.Default()
+	}
+	if _, err := c.Marshal(v); err != nil {
+		return fmt.Errorf("strategy: encode %q: %w", key, err)
 	}
 	return nil
 }

@@ -51,7 +51,9 @@ func (w *WriteThrough[V]) Lookup(ctx context.Context, id string) (V, tier.Tier, 
 	return w.b.lookup(ctx, id)
 }
 
-// Set stores v in the source, then in L2 and L1. A source error is returned
+// Set stores v in the source, then in L2 and L1. A value the codec cannot
+// encode is refused before anything is written (an error wrapping
+// codec.ErrEncode). A source error is returned
 // and the cache is left untouched. A Redis error after the source took the
 // value is returned too (the source holds v; the key is dropped from L1 and
 // L2 may serve the old value until it expires).

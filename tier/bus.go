@@ -42,9 +42,10 @@ func namespaceOf(key string) string {
 type busLocal interface {
 	// dropLocal drops from L1 keys another instance wrote.
 	dropLocal(keys []string)
-	// clearLocal empties L1: a clear message, or a subscription that may
-	// have missed messages.
-	clearLocal()
+	// clearLocal empties L1 of namespace ns (a clear message on its
+	// channel), or all of it for "" (a subscription that may have missed
+	// messages).
+	clearLocal(ns string)
 	// versionChanged follows namespace ns to version. Version 0 says a new
 	// version may have been missed: read it again, if ns is followed.
 	versionChanged(ctx context.Context, ns string, version uint64)
@@ -52,7 +53,13 @@ type busLocal interface {
 
 func (s *Store) dropLocal(keys []string) { s.invalidateLocal(keys...) }
 
-func (s *Store) clearLocal() { s.ClearLocal() }
+func (s *Store) clearLocal(ns string) {
+	if ns == "" {
+		s.ClearLocal()
+		return
+	}
+	s.clearNamespace(ns)
+}
 
 func (s *Store) versionChanged(ctx context.Context, ns string, version uint64) {
 	if version > 0 {

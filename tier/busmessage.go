@@ -17,7 +17,8 @@ import (
 //	  busKeys:    uvarint count, then count keys, each front-coded against
 //	              the previous one: uvarint bytes shared with it, uvarint
 //	              length of the rest, the rest
-//	  busClear:   nothing (every instance clears its L1)
+//	  busClear:   nothing (every instance drops the channel's namespace
+//	              from its L1)
 //	  busVersion: the namespace name (uvarint length, bytes), then its new
 //	              version (uvarint)
 //
@@ -38,7 +39,7 @@ type busKind byte
 // Kinds of invalidation messages.
 const (
 	busKeys    busKind = 1 // drop the listed keys from L1
-	busClear   busKind = 2 // clear L1 (pattern delete, queue overflow)
+	busClear   busKind = 2 // drop the namespace from L1 (pattern delete, queue overflow)
 	busVersion busKind = 3 // a namespace moved to a new version
 )
 

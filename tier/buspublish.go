@@ -48,7 +48,8 @@ func (b *bus) publish(keys ...string) {
 	b.kick()
 }
 
-// publishClear queues a clear of every instance's L1 on ns's channel.
+// publishClear queues, on ns's channel, a clear of namespace ns from every
+// instance's L1.
 func (b *bus) publishClear(ns string) {
 	b.mu.Lock()
 	p := b.pendingLocked(ns)

@@ -155,7 +155,7 @@ func (b *bus) session(sub *subscription, again bool) bool {
 			b.confirmed(sub, again)
 			again = false
 		case *redis.Message:
-			b.receive(m.Payload)
+			b.receive(sub.ns, m.Payload)
 		case *redis.Pong:
 		}
 	}
@@ -168,7 +168,7 @@ func (b *bus) session(sub *subscription, again bool) bool {
 func (b *bus) confirmed(sub *subscription, again bool) {
 	dirty := sub.dirty.Swap(false)
 	if again || dirty {
-		b.local.clearLocal()
+		b.local.clearLocal("")
 	}
 	if again {
 		b.stats.resubscribes.Add(1)
@@ -189,10 +189,11 @@ func (b *bus) lost(err error) {
 	b.report("invalidation subscription lost", "", err)
 }
 
-// receive applies a message from the channel: other instances' writes are
-// dropped from L1; this Store's own messages are recognised by their header
-// and dropped before their keys are decoded.
-func (b *bus) receive(payload string) {
+// receive applies a message from namespace ns's channel: other instances'
+// writes are dropped from L1, and a clear drops the namespace's entries;
+// this Store's own messages are recognised by their header and dropped
+// before their keys are decoded.
+func (b *bus) receive(ns, payload string) {
 	if sender, ok := busSender(payload); ok && sender == b.self {
 		return
 	}
@@ -207,7 +208,7 @@ func (b *bus) receive(payload string) {
 		b.local.dropLocal(m.keys)
 		b.stats.invalidationsReceived.Add(uint64(len(m.keys)))
 	case busClear:
-		b.local.clearLocal()
+		b.local.clearLocal(ns)
 	case busVersion:
 		b.local.versionChanged(b.stop, m.namespace, m.version)
 	}

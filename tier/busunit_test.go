@@ -24,7 +24,7 @@ func (d *localDouble) dropLocal(keys []string) {
 	d.dropped = append(d.dropped, keys...)
 }
 
-func (d *localDouble) clearLocal() {
+func (d *localDouble) clearLocal(string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.clears++
@@ -123,11 +123,11 @@ func TestBusOwnEchoNotDecoded(t *testing.T) {
 	b := testBus(t, "self", &local)
 	keys := []string{"shop:user:1", "shop:user:2", "shop:user:30"}
 	own := string(appendBusMessage(nil, busMessage{kind: busKeys, sender: "self", keys: keys}))
-	if n := testing.AllocsPerRun(100, func() { b.receive(own) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { b.receive("ns", own) }); n != 0 {
 		t.Errorf("receiving its own message: %v allocs; want 0", n)
 	}
 	other := string(appendBusMessage(nil, busMessage{kind: busKeys, sender: "other", keys: keys}))
-	b.receive(other)
+	b.receive("ns", other)
 	if d, _, _ := local.snapshot(); !slices.Equal(d, keys) {
 		t.Errorf("after another's message, dropped %q; want %q", d, keys)
 	}

@@ -28,6 +28,9 @@ type fillRead struct {
 	// the leading reader's deadline leaves it time to load itself (a cache
 	// that cannot fill in time never fails a read the source can serve).
 	waitUntil time.Time
+	// flight, when set, is the flight the read runs for: a stale entry the
+	// load starts from is offered to its readers (see flight.stale).
+	flight *flight
 }
 
 // l2Fill is the L2 write a load leaves to do once its readers have the
@@ -105,6 +108,19 @@ func (s *Store) fetch(ctx context.Context, r *fillRead, first *l2Read) (flightRe
 			if r.load == nil {
 				return flightResult{}, nil, ErrNoLoader // a peek does not wait for the fill
 			}
+			if !time.Now().Before(env.freshUntil) {
+				// Older than the life it declares: its holder died or
+				// hung. Take it over instead of waiting for it.
+				lease, err := s.takeExpiredLease(ctx, r.key, rd.raw)
+				switch {
+				case err != nil:
+					return s.loadAndStage(ctx, r, nil, nil) // Redis failing: serve from the source
+				case lease != nil:
+					return s.loadAndStage(ctx, r, lease, nil)
+				}
+				marking = false
+				continue // it changed meanwhile: read again
+			}
 			if s.cfg.FillWait < 0 || !time.Now().Before(deadline) {
 				return s.loadAndStage(ctx, r, nil, nil) // fill lock off, or holder too slow: load, do not fill
 			}
@@ -119,7 +135,13 @@ func (s *Store) fetch(ctx context.Context, r *fillRead, first *l2Read) (flightRe
 				continue
 			}
 			s.stats.fillWaits.Add(1)
-			if err := s.awaitFill(ctx, r, wake, deadline, waits, own); err != nil {
+			// Wait no longer than the lease declares it lives: past it, the
+			// next read takes it over.
+			until := deadline
+			if env.freshUntil.Before(until) {
+				until = env.freshUntil
+			}
+			if err := s.awaitFill(ctx, r, wake, until, waits, own); err != nil {
 				return flightResult{}, nil, err
 			}
 			wake = nil // consumed or removed by awaitFill
@@ -138,6 +160,9 @@ func (s *Store) fetch(ctx context.Context, r *fillRead, first *l2Read) (flightRe
 			return flightResult{entry: e, tier: TierL2, stale: true}, nil, nil
 		}
 		s.stats.l2Misses.Add(1)
+		if r.flight != nil && e.servableOnError(r.o) {
+			r.flight.stale.Store(e) // for readers whose deadline comes first
+		}
 		return s.loadAndStage(ctx, r, nil, &staleL2{raw: rd.raw, entry: e})
 	}
 }
@@ -155,7 +180,7 @@ func (s *Store) loadAndStage(ctx context.Context, r *fillRead, lease []byte, pre
 		return flightResult{}, nil, ErrNoLoader
 	}
 	s.stats.loads.Add(1)
-	v, err := r.load(ctx, r.id)
+	v, err := s.callLoader(ctx, r.load, r.key, r.id)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		s.stats.loadErrors.Add(1)
 		s.releaseLease(ctx, r.key, lease)
@@ -214,6 +239,25 @@ func (s *Store) land(ctx context.Context, r *fillRead, fill *l2Fill) {
 		s.bus.publish(r.key)
 	}
 	s.waiters.wake(r.key) // a flight of this process that met this lease
+}
+
+// takeExpiredLease replaces the expired lease old with a new lease of this
+// process's and returns it, or nil when the key no longer holds old.
+func (s *Store) takeExpiredLease(ctx context.Context, key string, old []byte) ([]byte, error) {
+	lease := s.newLease()
+	took, err := s.l2.takeLease(ctx, key, old, lease, s.leaseTTLArg)
+	if err != nil {
+		s.l2Error(err)
+		if mayHaveRun(err) {
+			s.releaseLeaseLater(key, lease)
+		}
+		return nil, err
+	}
+	if !took {
+		return nil, nil
+	}
+	s.stats.leasesTaken.Add(1)
+	return lease, nil
 }
 
 // releaseLease gives up this process's lease after a failed load, so that
@@ -302,6 +346,7 @@ func (s *Store) encode(key string, v any, negative bool, o *Options) ([]byte, *l
 			}
 		}
 		env.codecID = c.ID()
+		env.typeID = s.typeIDOf(v, o)
 		env.payload = payload
 	}
 	raw := appendEnvelope(make([]byte, 0, envelopeHeaderSize+len(env.payload)), env)
@@ -338,6 +383,9 @@ func (s *Store) decodeL2(key string, raw []byte, o *Options) (envelope, *l1Entry
 	}
 	if env.lease() {
 		return env, nil, nil
+	}
+	if !env.negative() && o.wrongType(env.typeID) {
+		return env, nil, errWrongType
 	}
 	var v any
 	if !env.negative() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"sync/atomic"
 	"time"
 )
 
@@ -28,6 +29,10 @@ type flight struct {
 	res   flightResult
 	err   error
 	retry bool // the leader's own context ended first: readers read again
+	// stale is set while the flight loads to replace an expired L2 entry
+	// servable within the stale-if-error window: a reader whose context
+	// ends before the load answers gets it (see getShared).
+	stale atomic.Pointer[l1Entry]
 }
 
 // getShared reads key through one flight per key and process. stale is the
@@ -54,11 +59,22 @@ func (s *Store) getShared(ctx context.Context, key, id string, o *Options, load 
 			counted = true
 		}
 		if !follower {
-			s.lead(ctx, fillRead{key: key, id: id, o: o, load: load}, f)
+			s.lead(ctx, fillRead{key: key, id: id, o: o, load: load, flight: f}, f)
 		}
 		select {
 		case <-f.done:
 		case <-ctx.Done():
+			// A deadline does not beat a stale value: the reader's own
+			// (expired L1) entry, or the expired L2 entry the flight is
+			// replacing, within the stale-if-error window.
+			if stale != nil && stale.servableOnError(o) {
+				s.stats.staleServed.Add(1)
+				return stale.answer(TierL1, true)
+			}
+			if e := f.stale.Load(); e != nil && e.servableOnError(o) {
+				s.stats.staleServed.Add(1)
+				return e.answer(TierL2, true)
+			}
 			return Result{}, ctx.Err()
 		}
 		if f.retry && follower {
@@ -207,7 +223,10 @@ func (s *Store) complete(key string, f *flight, res flightResult, err error, ret
 func (s *Store) forgetFlights(keys ...string) {
 	s.flightMu.Lock()
 	for _, k := range keys {
-		delete(s.flights, k)
+		if f := s.flights[k]; f != nil {
+			f.stale.Store(nil) // older than the write
+			delete(s.flights, k)
+		}
 	}
 	s.flightMu.Unlock()
 }

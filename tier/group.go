@@ -3,6 +3,7 @@ package tier
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"sync/atomic"
 	"time"
 
@@ -26,6 +27,7 @@ type GroupConfig[V any] struct {
 	Options Options
 	// Load reads the value of an id from the source of truth, or returns
 	// ErrNotFound. Nil makes the Group's reads peeks: a miss is ErrNoLoader.
+	// A panic in it is recovered and returned as an error wrapping ErrPanic.
 	Load func(ctx context.Context, id string) (V, error)
 	// LoadMany, when set, reads many ids in one call for GetMany: the ids
 	// missing from its map are not found. An error that is a *BatchError
@@ -77,6 +79,7 @@ func NewGroup[V any](s *Store, cfg GroupConfig[V]) (*Group[V], error) {
 	}
 	g := &Group[V]{s: s, ns: ns, entity: cfg.Entity, o: cfg.Options}
 	g.o.Decode = decodeAs[V]()
+	g.o.typeHash = typeHash(reflect.TypeFor[V]())
 	if load := cfg.Load; load != nil {
 		g.load = func(ctx context.Context, id string) (any, error) { return load(ctx, id) }
 	}
@@ -182,7 +185,7 @@ func (g *Group[V]) uncached(ctx context.Context, id string) (V, Tier, error) {
 	if g.load == nil {
 		return zero, TierNone, ErrNoLoader
 	}
-	v, err := unbox[V](g.load(ctx, id))
+	v, err := unbox[V](g.s.callLoader(ctx, g.load, id, id))
 	if err != nil {
 		return v, TierNone, err
 	}

@@ -16,8 +16,13 @@ type l1Entry struct {
 	value    any
 	negative bool
 	// epoch is the Store's L1 epoch when the entry was stored: an entry of an
-	// older epoch was cleared by ClearLocal and is a miss.
+	// older epoch was cleared by ClearLocal and is a miss. ns is the epoch
+	// of the key's namespace and nsEpoch its value when the entry was
+	// stored: an entry behind it was cleared by a pattern delete of the
+	// namespace (clearNamespace) and is a miss.
 	epoch      uint64
+	ns         *atomic.Uint64
+	nsEpoch    uint64
 	createdAt  int64 // unix nanoseconds
 	freshUntil int64 // unix nanoseconds
 	// checkAt is the time from which a read must look closer: the earliest
@@ -74,7 +79,12 @@ type l1 struct {
 	seed   maphash.Seed
 	epoch  atomic.Uint64
 	fences fenceTable
-	stats  *counters
+	// nsMu guards nsEpochs: the epoch of each namespace (see namespaceOf)
+	// entries were stored in, made on first use and kept (a Store serves a
+	// few namespaces).
+	nsMu     sync.RWMutex
+	nsEpochs map[string]*atomic.Uint64
+	stats    *counters
 	// pushed counts the sets handed to ristretto; applied is a count up to
 	// which all of them are known to be applied.
 	pushed  atomic.Uint64
@@ -86,7 +96,7 @@ type l1 struct {
 }
 
 func newL1(cfg Config, stats *counters, clk *clock) (*l1, error) {
-	c := &l1{stats: stats, seed: maphash.MakeSeed(), clock: clk}
+	c := &l1{stats: stats, seed: maphash.MakeSeed(), clock: clk, nsEpochs: make(map[string]*atomic.Uint64)}
 	c.fences.init()
 	c.meanCost.Store(defaultBytesPerItem)
 	if cfg.DisableL1 {
@@ -137,7 +147,7 @@ func (c *l1) get(prefix, id string) (*l1Entry, bool) {
 		h = c.hashKey(prefix + id)
 	}
 	e, ok := c.cache.Get(h)
-	if !ok || e.epoch != c.epoch.Load() || !e.hasKey(prefix, id) {
+	if !ok || e.epoch != c.epoch.Load() || e.ns.Load() != e.nsEpoch || !e.hasKey(prefix, id) {
 		return nil, false
 	}
 	return e, true
@@ -149,7 +159,7 @@ func (c *l1) getKey(key string) (*l1Entry, bool) {
 		return nil, false
 	}
 	e, ok := c.cache.Get(c.hashKey(key))
-	if !ok || e.epoch != c.epoch.Load() || e.key != key {
+	if !ok || e.epoch != c.epoch.Load() || e.ns.Load() != e.nsEpoch || e.key != key {
 		return nil, false
 	}
 	return e, true
@@ -165,10 +175,10 @@ func (c *l1) fill(key string, e *l1Entry, ttl time.Duration, cost int64, t fence
 	sh := c.fences.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if t.fence.seq != t.seq || c.epoch.Load() != t.epoch {
+	if t.fence.seq != t.seq || c.epoch.Load() != t.epoch || t.ns.Load() != t.nsEpoch {
 		return false
 	}
-	c.storeLocked(sh, key, e, ttl, cost, false)
+	c.storeLocked(sh, key, e, ttl, cost, &t)
 	return true
 }
 
@@ -180,7 +190,7 @@ func (c *l1) write(key string, e *l1Entry, ttl time.Duration, cost int64) {
 	if f := sh.m[key]; f != nil {
 		f.seq++
 	}
-	c.storeLocked(sh, key, e, ttl, cost, true)
+	c.storeLocked(sh, key, e, ttl, cost, nil)
 }
 
 // invalidate drops keys and makes fills in flight for them stale. It
@@ -226,9 +236,41 @@ func (c *l1) noteApplied(n uint64) {
 // clear makes every entry and every fill in flight stale in O(1).
 func (c *l1) clear() { c.epoch.Add(1) }
 
-// storeLocked stores e under sh's lock; drain (for writes) makes sure that
-// no older buffered set of the key survives it (see l1).
-func (c *l1) storeLocked(sh *fenceShard, key string, e *l1Entry, ttl time.Duration, cost int64, drain bool) {
+// clearNamespace makes every entry and every fill in flight of namespace ns
+// (see namespaceOf) stale in O(1).
+func (c *l1) clearNamespace(ns string) {
+	c.nsMu.RLock()
+	n := c.nsEpochs[ns]
+	c.nsMu.RUnlock()
+	if n != nil { // else nothing of ns was ever stored or filled
+		n.Add(1)
+	}
+}
+
+// nsEpoch returns the epoch of key's namespace, making it on first use.
+func (c *l1) nsEpoch(key string) *atomic.Uint64 {
+	ns := namespaceOf(key)
+	c.nsMu.RLock()
+	n := c.nsEpochs[ns]
+	c.nsMu.RUnlock()
+	if n != nil {
+		return n
+	}
+	c.nsMu.Lock()
+	defer c.nsMu.Unlock()
+	if n = c.nsEpochs[ns]; n == nil {
+		n = new(atomic.Uint64)
+		c.nsEpochs[ns] = n
+	}
+	return n
+}
+
+// storeLocked stores e under sh's lock. A fill passes its ticket t: the
+// entry belongs to the epochs the ticket was taken in, so that a clear
+// between the ticket's check and this store still drops it. A write (nil t)
+// makes sure that no older buffered set of the key survives it (see l1).
+func (c *l1) storeLocked(sh *fenceShard, key string, e *l1Entry, ttl time.Duration, cost int64, t *fenceTicket) {
+	drain := t == nil
 	if c.cache == nil {
 		return
 	}
@@ -255,7 +297,13 @@ func (c *l1) storeLocked(sh *fenceShard, key string, e *l1Entry, ttl time.Durati
 		c.meanCost.Store(m + (cost-m)/16)
 	}
 	e.key = key
-	e.epoch = c.epoch.Load()
+	if t != nil {
+		e.epoch, e.ns, e.nsEpoch = t.epoch, t.ns, t.nsEpoch
+	} else {
+		e.epoch = c.epoch.Load()
+		e.ns = c.nsEpoch(key)
+		e.nsEpoch = e.ns.Load()
+	}
 	// Expiry is the entry's own (checked against the coarse clock): a
 	// ristretto TTL would make every Get read the system clock.
 	e.expiresAt = c.clock.nanos() + int64(ttl)
@@ -308,10 +356,12 @@ type fence struct {
 }
 
 type fenceTicket struct {
-	key   string
-	fence *fence
-	seq   uint64
-	epoch uint64
+	key     string
+	fence   *fence
+	seq     uint64
+	epoch   uint64
+	ns      *atomic.Uint64 // the key's namespace epoch (see l1.nsEpoch)
+	nsEpoch uint64
 }
 
 func (t *fenceTable) init() {
@@ -335,7 +385,8 @@ func (c *l1) begin(key string) fenceTicket {
 		sh.m[key] = f
 	}
 	f.refs++
-	t := fenceTicket{key: key, fence: f, seq: f.seq, epoch: c.epoch.Load()}
+	ns := c.nsEpoch(key)
+	t := fenceTicket{key: key, fence: f, seq: f.seq, epoch: c.epoch.Load(), ns: ns, nsEpoch: ns.Load()}
 	sh.mu.Unlock()
 	return t
 }
@@ -345,7 +396,7 @@ func (c *l1) current(t fenceTicket) bool {
 	sh := c.fences.shard(t.key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	return t.fence.seq == t.seq && c.epoch.Load() == t.epoch
+	return t.fence.seq == t.seq && c.epoch.Load() == t.epoch && t.ns.Load() == t.nsEpoch
 }
 
 func (c *l1) end(t fenceTicket) {

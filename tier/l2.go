@@ -47,6 +47,20 @@ if cur and #cur > 19 and string.byte(cur, 2) == 4 and string.byte(cur, 3) == 0 t
   redis.call('SETRANGE', KEYS[1], 2, '\1')
 end
 return cur`)
+	// takeLease replaces an expired lease (ARGV[1], compared without its
+	// waited mark, as fillIfLease does) with the caller's (ARGV[2]), keeping
+	// the mark, so that the processes waiting for the old holder's fill are
+	// told of the new one's.
+	takeLease = redis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+local old = ARGV[1]
+if cur and #cur == #old and string.sub(cur, 1, 2) == string.sub(old, 1, 2) and string.sub(cur, 4) == string.sub(old, 4) then
+  local new = ARGV[2]
+  if string.byte(cur, 3) ~= 0 then new = string.sub(new, 1, 2) .. '\1' .. string.sub(new, 4) end
+  redis.call('SET', KEYS[1], new, 'PX', ARGV[3])
+  return 1
+end
+return 0`)
 	// fillIfUnchanged replaces the entry a refresh started from, and only it.
 	fillIfUnchanged = redis.NewScript(`
 local cur = redis.call('GET', KEYS[1])
@@ -220,6 +234,12 @@ func (c *l2) delIfLease(ctx context.Context, key string, lease []byte) (bool, er
 	return c.runScript(ctx, delIfLease, key, lease)
 }
 
+// takeLease replaces the expired lease old (marked or not) with lease and
+// reports whether it did; ttlArg is the lease's TTL in milliseconds.
+func (c *l2) takeLease(ctx context.Context, key string, old, lease []byte, ttlArg any) (bool, error) {
+	return c.runScript(ctx, takeLease, key, old, lease, ttlArg)
+}
+
 // markWaited returns key's raw entry (nil when absent) after marking it as
 // waited for if it is a fill lease.
 func (c *l2) markWaited(ctx context.Context, key string) ([]byte, error) {
@@ -253,7 +273,7 @@ func (c *l2) delIfEquals(ctx context.Context, key string, want []byte) (bool, er
 func (s *Store) newLease() []byte {
 	now := time.Now()
 	token := binary.BigEndian.AppendUint64(s.leasePrefix[:len(s.leasePrefix):len(s.leasePrefix)], s.leaseSeq.Add(1))
-	return appendEnvelope(make([]byte, 0, envelopeHeaderSize+len(token)), envelope{flags: flagLease, createdAt: now, freshUntil: now.Add(s.cfg.FillLockTTL), payload: token})
+	return appendEnvelope(make([]byte, 0, envelopeV1HeaderSize+len(token)), envelope{format: envelopeV1, flags: flagLease, createdAt: now, freshUntil: now.Add(s.cfg.FillLockTTL), payload: token})
 }
 
 // newToken returns 16 random bytes for a lease or a lock.

@@ -19,7 +19,8 @@ const (
 
 // Loader loads the value of key from the source of truth. It returns
 // ErrNotFound (or an error wrapping it) when there is none; the Store caches
-// that answer as a negative entry.
+// that answer as a negative entry. A panic in a Loader is recovered: the
+// read (and every reader sharing its load) gets an error wrapping ErrPanic.
 type Loader func(ctx context.Context, key string) (any, error)
 
 // Decoder decodes an L2 payload written with codec c into a new value of the
@@ -72,12 +73,27 @@ type Options struct {
 	// served while one background reload replaces it.
 	StaleWhileRevalidate time.Duration
 	// StaleIfError is how long past its fresh time an entry may be served
-	// when the loader fails.
+	// when the loader fails, or when a reader's deadline expires before the
+	// reload answers (the entry held in L1, or the expired L2 entry the
+	// reload replaces; Result.Stale is set).
 	StaleIfError time.Duration
 	// RefreshAfter, between 0 and 1, is the fraction of TTL after which a
 	// read of a fresh entry returns it and starts one background reload
 	// (refresh-ahead). Zero turns refresh-ahead off.
 	RefreshAfter float64
+
+	// SchemaVersion numbers the layout of this data type's values. Every
+	// entry records the Go type that wrote it and this number; a Group (and
+	// so every strategy) treats an entry of another type or SchemaVersion
+	// as a miss and reloads it (counted in Stats.WrongType), never decoding
+	// it. Bump it on a change the codec would decode wrongly rather than
+	// reject (a field's meaning changed, say). Zero is a version like any
+	// other.
+	SchemaVersion uint32
+
+	// typeHash is the hash of the type a Group reads (see typeID): set by
+	// NewGroup, 0 for untyped reads.
+	typeHash uint64
 }
 
 var defaultOptions Options

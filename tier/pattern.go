@@ -20,9 +20,11 @@ const scanCount = 1000
 // never blocks Redis. Each call is bounded by L2Timeout; the whole walk by
 // ctx.
 //
-// L1 cannot be walked by pattern, so the L1 of this Store and, through the
-// namespace's invalidation channel, of every other instance is cleared: an
-// O(1) epoch bump after which L1 refills from L2.
+// L1 cannot be walked by pattern, so the pattern's namespace (every version
+// of it) is dropped from the L1 of this Store and, through the namespace's
+// invalidation channel, of every other instance: an O(1) bump of the
+// namespace's epoch, after which its entries refill from L2. Other
+// namespaces' entries stay.
 //
 // The pattern must start with a literal namespace and ':' ("shop:user:*",
 // or keys.Namespace.Pattern and friends): the namespace names the channel;
@@ -57,9 +59,10 @@ func (s *Store) DeletePattern(ctx context.Context, pattern string) (int64, error
 	s.stats.patternDeleted.Add(uint64(deleted.Load()))
 	// After the deletes, so that a fill that read a deleted entry is
 	// refused; even after a failure, as some keys may be gone.
-	s.ClearLocal()
+	ns := namespaceOf(pattern)
+	s.clearNamespace(ns)
 	if s.bus != nil {
-		s.bus.publishClear(namespaceOf(pattern))
+		s.bus.publishClear(ns)
 	}
 	return deleted.Load(), err
 }

@@ -73,7 +73,16 @@ func (s *Store) refresh(ctx context.Context, key, id string, o *Options, load Lo
 		return
 	}
 	if env.lease() {
-		s.stats.refreshesDenied.Add(1) // a fill is in progress elsewhere
+		if time.Now().Before(env.freshUntil) {
+			s.stats.refreshesDenied.Add(1) // a fill is in progress elsewhere
+			return
+		}
+		// Its holder died or hung: fill in its place.
+		if lease, err := s.takeExpiredLease(ctx, key, rd.raw); lease != nil && err == nil {
+			s.countRefresh(s.loadAndLand(ctx, r, lease, nil))
+			return
+		}
+		s.stats.refreshesDenied.Add(1)
 		return
 	}
 	if !e.due(time.Now().UnixNano()) {

@@ -32,16 +32,24 @@ type Stats struct {
 	Loads uint64 `metric:"loads_total" result:"ok" minus:"LoadErrors" help:"Calls of the loader (the source of truth) by outcome."`
 	// LoadErrors counts loader calls that failed (not counting ErrNotFound).
 	LoadErrors uint64 `metric:"loads_total" result:"error"`
+	// LoadPanics counts loader calls that panicked (recovered; see ErrPanic).
+	LoadPanics uint64 `metric:"load_panics_total" help:"Loader calls that panicked (recovered; see tier.ErrPanic)."`
 	// NegativeHits counts reads answered by a cached "not found".
 	NegativeHits uint64 `metric:"negative_hits_total" help:"Reads answered by a cached not-found."`
 	// CoalescedWait counts readers that shared another reader's L2 read or load.
 	CoalescedWait uint64 `metric:"coalesced_waits_total" help:"Readers that shared another reader's Redis read or load."`
 	// FillWaits counts times a reader waited for another process's fill.
 	FillWaits uint64 `metric:"fill_waits_total" help:"Times a reader waited for another process's fill."`
+	// LeasesTaken counts fill leases taken over because they had outlived
+	// the life they declare (their holder died or hung).
+	LeasesTaken uint64 `metric:"leases_taken_total" help:"Fill leases taken over after outliving the life they declare."`
 	// StaleFills counts values read or loaded but not cached because the key changed meanwhile.
 	StaleFills uint64 `metric:"stale_fills_total" help:"Loaded values not cached because the key changed meanwhile."`
 	// Corrupt counts L2 entries that failed to decode (deleted, counted).
 	Corrupt uint64 `metric:"corrupt_entries_total" help:"L2 entries that failed to decode (deleted)."`
+	// WrongType counts L2 entries written for another type or SchemaVersion
+	// (misses: deleted and reloaded, never decoded).
+	WrongType uint64 `metric:"wrong_type_entries_total" help:"L2 entries written for another type or schema version (deleted and reloaded)."`
 
 	// StaleServed counts stale values served (stale-while-revalidate, stale-if-error).
 	StaleServed uint64 `metric:"stale_served_total" help:"Stale values served (stale-while-revalidate, stale-if-error)."`
@@ -105,10 +113,10 @@ type counters struct {
 
 	l1Misses, l2Hits, l2Misses, l2Errors                   atomic.Uint64
 	loads, loadErrors, negativeHits, coalescedWait         atomic.Uint64
-	fillWaits, staleFills, corrupt                         atomic.Uint64
+	fillWaits, staleFills, corrupt, wrongType, leasesTaken atomic.Uint64
 	staleServed, refreshes, refreshErrors, refreshesDenied atomic.Uint64
 	l1SetsDropped, l1SetsRejected, sets, deletes           atomic.Uint64
-	encodeErrors                                           atomic.Uint64
+	encodeErrors, loadPanics                               atomic.Uint64
 
 	invalidationsSent, messagesSent         atomic.Uint64
 	invalidationsReceived, messagesReceived atomic.Uint64

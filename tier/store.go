@@ -66,7 +66,8 @@ type Store struct {
 	stats counters
 	clock *clock
 
-	versions sync.Map // namespace name -> *NamespaceVersion
+	versions   sync.Map // namespace name -> *NamespaceVersion
+	typeHashes sync.Map // reflect.Type -> uint64, see typeIDOf
 
 	leasePrefix []byte        // random, per Store: makes lease tokens unique
 	leaseSeq    atomic.Uint64 // numbers this Store's leases
@@ -332,6 +333,22 @@ func (s *Store) invalidateLocal(keys ...string) {
 	s.waiters.wake(keys...)
 }
 
+// clearNamespace drops every entry of namespace ns (see namespaceOf) from
+// this Store's L1 at once, and makes the fills in flight of its keys stale.
+func (s *Store) clearNamespace(ns string) {
+	s.stats.l1Clears.Add(1)
+	s.l1.clearNamespace(ns)
+	s.flightMu.Lock()
+	for k, f := range s.flights {
+		if namespaceOf(k) == ns {
+			f.stale.Store(nil)
+			delete(s.flights, k)
+		}
+	}
+	s.flightMu.Unlock()
+	s.waiters.wakeAll()
+}
+
 // ClearLocal empties this Store's L1 at once and makes every fill in flight
 // stale.
 func (s *Store) ClearLocal() {
@@ -351,11 +368,15 @@ func (s *Store) l2Error(err error) {
 	s.report("redis", "", err)
 }
 
-// corrupt counts an undecodable L2 entry and deletes it, unless it has been
-// replaced meanwhile.
+// corrupt counts an undecodable L2 entry, or one written for another type
+// or schema version, and deletes it, unless it has been replaced meanwhile.
 func (s *Store) corrupt(ctx context.Context, key string, raw []byte, err error) {
-	s.stats.corrupt.Add(1)
-	s.report("corrupt entry", key, fmt.Errorf("%w: %w", ErrCorrupt, err))
+	if errors.Is(err, errWrongType) {
+		s.stats.wrongType.Add(1)
+	} else {
+		s.stats.corrupt.Add(1)
+		s.report("corrupt entry", key, fmt.Errorf("%w: %w", ErrCorrupt, err))
+	}
 	if _, derr := s.l2.delIfEquals(ctx, key, raw); derr != nil {
 		s.l2Error(derr)
 	}
