@@ -187,6 +187,13 @@ func (w *WriteBehind[V]) write(ctx context.Context, id string, v V, del bool) er
 	if err != nil {
 		return err
 	}
+	if !del && w.journal == nil {
+		// Refused before anything is queued or cached (the durable path
+		// encodes for its journal below, and refuses there).
+		if err := w.b.encodable(key, v); err != nil {
+			return err
+		}
+	}
 	reserved, err := w.q.reserve(ctx, id, w.flushNow) // full: write what is due, batch full or not
 	if err != nil {
 		return err
