@@ -380,39 +380,3 @@ func (s *Store) loadMany(ctx context.Context, reads []fillRead, led []*flight, l
 		s.bus.publish(announce...)
 	}
 }
-
-// stage caches the outcome of one id of a batch load (v, or err) as
-// loadAndStage does after its loader returns.
-func (s *Store) stage(ctx context.Context, r *fillRead, lease []byte, prev *staleL2, v any, err error) (flightResult, *l2Fill, error) {
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		s.stats.loadErrors.Add(1)
-		s.releaseLease(ctx, r.key, lease)
-		if prev != nil && prev.entry.servableOnError(r.o) {
-			s.stats.staleServed.Add(1)
-			return flightResult{entry: prev.entry, tier: TierL2, stale: true}, nil, nil
-		}
-		return flightResult{}, nil, fmt.Errorf("tier: load %q: %w", r.key, err)
-	}
-	negative := err != nil
-	if negative && r.o.negativeTTL() == 0 {
-		s.releaseLease(ctx, r.key, lease)
-		return flightResult{}, nil, ErrNotFound
-	}
-	if lease == nil && prev == nil {
-		_, e, _ := stamp(v, negative, r.o)
-		if !s.fillL1(r.key, e, r.o, unknownCost, r.t) {
-			s.stats.staleFills.Add(1)
-		}
-		return flightResult{entry: e, tier: TierSource}, nil, nil
-	}
-	raw, e, ttl, err := s.encode(r.key, v, negative, r.o)
-	if err != nil {
-		s.releaseLease(ctx, r.key, lease)
-		s.report("encode", r.key, err)
-		return flightResult{entry: &l1Entry{value: v, createdAt: time.Now().UnixNano()}, tier: TierSource}, nil, nil
-	}
-	if !s.fillL1(r.key, e, r.o, len(raw), r.t) {
-		s.stats.staleFills.Add(1)
-	}
-	return flightResult{entry: e, tier: TierSource}, &l2Fill{raw: raw, ttl: ttl, lease: lease, prev: prev}, nil
-}

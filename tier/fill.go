@@ -181,6 +181,13 @@ func (s *Store) loadAndStage(ctx context.Context, r *fillRead, lease []byte, pre
 	}
 	s.stats.loads.Add(1)
 	v, err := s.callLoader(ctx, r.load, r.key, r.id)
+	return s.stage(ctx, r, lease, prev, v, err)
+}
+
+// stage caches the outcome of a load of r's key (v, or err): in L1 at once,
+// and, with a lease or an expired entry to replace, as the L2 fill it
+// returns (see loadAndStage). A batch load stages each of its ids.
+func (s *Store) stage(ctx context.Context, r *fillRead, lease []byte, prev *staleL2, v any, err error) (flightResult, *l2Fill, error) {
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		s.stats.loadErrors.Add(1)
 		s.releaseLease(ctx, r.key, lease)
