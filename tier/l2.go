@@ -150,7 +150,10 @@ func (c *l2) set(ctx context.Context, key string, raw []byte, ttl time.Duration)
 // getOrLease reads key and, when it is absent, stores lease in it, in one
 // command (SET NX GET): raw is what key held (nil when it was absent) and
 // won reports that lease is now the key's value. ttlArg is the lease's TTL
-// in milliseconds, formatted once by the Store.
+// in milliseconds, formatted once by the Store. SET is a write command: a
+// Redis at maxmemory with the noeviction policy refuses it (OOM), and such
+// reads are answered by the loader and counted as L2 errors; a cache Redis
+// runs an eviction policy.
 func (c *l2) getOrLease(ctx context.Context, key string, lease []byte, ttlArg any) (raw []byte, won bool, err error) {
 	err = c.call(ctx, func(ctx context.Context) error {
 		cmd := redis.NewStringCmd(ctx, "set", key, lease, "nx", "get", "px", ttlArg)
