@@ -1,9 +1,9 @@
 package middleware
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
+	"github.com/tiercache/tiercache/internal/testsource"
 	"io"
 	"log/slog"
 	"net/http"
@@ -114,7 +114,7 @@ func TestCacheStatusOrder(t *testing.T) {
 // waiting) does not crash the process; the panic is counted and logged,
 // and the stale response stays servable.
 func TestBackgroundRevalidationPanic(t *testing.T) {
-	var logs syncBuffer
+	var logs testsource.LogBuffer
 	cfg := &Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))}
 	e := newEnv(t, cfg, respond(200, "v1", "Cache-Control: max-age=10, stale-while-revalidate=60", "Age: 20"))
 	e.get("/p")
@@ -159,21 +159,3 @@ func TestTransportPanic(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
-
-// syncBuffer is a bytes.Buffer safe for concurrent log writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}

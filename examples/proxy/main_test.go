@@ -1,36 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"context"
+	"github.com/tiercache/tiercache/internal/testsource"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 )
-
-// syncBuffer is a bytes.Buffer safe for the proxy's concurrent log writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestRun runs the proxy end to end: an upstream, the proxy on a free port
 // with its own redis-server, and a client.
@@ -49,7 +30,7 @@ func TestRun(t *testing.T) {
 	defer cancel()
 	type addrs struct{ proxy, admin string }
 	ready := make(chan addrs, 1)
-	var logs syncBuffer
+	var logs testsource.LogBuffer
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, options{
@@ -122,11 +103,11 @@ func TestRun(t *testing.T) {
 // startProxy runs the proxy with o (its own redis-server unless o says
 // otherwise) in front of upstream until the test ends, and returns its
 // address and its log.
-func startProxy(t *testing.T, o options) (string, *syncBuffer) {
+func startProxy(t *testing.T, o options) (string, *testsource.LogBuffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
-	logs := &syncBuffer{}
+	logs := &testsource.LogBuffer{}
 	done := make(chan error, 1)
 	o.listen = "127.0.0.1:0"
 	o.ready = func(p, _ string) { ready <- p }
