@@ -256,3 +256,21 @@ func TestMethodNotAllowed(t *testing.T) {
 		t.Errorf("empty Registry: page does not say so")
 	}
 }
+
+// TestClosedStore checks that a closed Store is shown as such, with its
+// final counters and without L1 or bus (released with it).
+func TestClosedStore(t *testing.T) {
+	store, reg, _ := trafficStore(t)
+	want := store.Stats().L1Hits
+	store.Close()
+	snap := debugpage.Take(reg)
+	s := snap.Stores[0]
+	if !s.Closed || s.L1 != nil || s.Bus != nil || s.Stats.L1Hits != want {
+		t.Errorf("closed Store: Closed %v, L1 %v, Bus %v, L1Hits %d; want true, nil, nil, %d", s.Closed, s.L1, s.Bus, s.Stats.L1Hits, want)
+	}
+	srv := httptest.NewServer(debugpage.New(debugpage.Config{Registry: reg}))
+	defer srv.Close()
+	if page, _ := fetch(t, srv.URL, ""); !strings.Contains(page, `data-field="closed"`) || strings.Contains(page, `data-field="l1"`) {
+		t.Errorf("page of a closed Store does not say it is closed, or shows its L1")
+	}
+}

@@ -34,6 +34,9 @@ svg text { font: 12px system-ui, sans-serif; fill: #222; }
 <section class="store" data-store="{{.Name}}">
 <h2>Store {{.Name}}</h2>
 <table class="summary">
+{{- if .Closed}}
+<tr><th>state</th><td data-field="closed">closed: the figures are final</td></tr>
+{{- end}}
 <tr><th>circuit breaker</th><td class="state-{{.Breaker}}" data-field="breaker">{{.Breaker}}</td></tr>
 {{- with .L1}}
 <tr><th>L1 fill</th><td data-field="l1" data-used="{{.UsedBytes}}" data-max="{{.MaxBytes}}"><svg width="200" height="10" class="meter"><rect class="meter-bg" width="200" height="10"/><rect class="l2" width="{{meter .UsedBytes .MaxBytes 200}}" height="10"/></svg> {{bytes .UsedBytes}} of {{bytes .MaxBytes}} ({{percent .UsedBytes .MaxBytes}} %)</td></tr>

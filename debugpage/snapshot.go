@@ -26,6 +26,9 @@ type StoreSnapshot struct {
 	Name string
 	// Stats are the Store's counters.
 	Stats tier.Stats
+	// Closed reports that the Store was closed: its counters are final,
+	// and L1 and Bus are not shown.
+	Closed bool
 	// Breaker is the circuit breaker's state: "closed", "open",
 	// "half-open" or "disabled".
 	Breaker string
@@ -76,6 +79,9 @@ type (
 	busReporter interface {
 		BusStatus() tier.BusStatus
 	}
+	closer interface {
+		Closed() bool
+	}
 )
 
 // Take reads every Store and queue of reg now.
@@ -87,11 +93,14 @@ func Take(reg *metrics.Registry) Snapshot {
 	for _, n := range reg.Stores() {
 		st := n.Reader.Stats()
 		ss := StoreSnapshot{Name: n.Name, Stats: st, Breaker: st.Breaker.String(), Types: []TypeSnapshot{}}
-		if c, ok := n.Reader.(l1Coster); ok {
+		if c, ok := n.Reader.(closer); ok {
+			ss.Closed = c.Closed()
+		}
+		if c, ok := n.Reader.(l1Coster); ok && !ss.Closed {
 			used, maxBytes := c.L1Cost()
 			ss.L1 = &L1Snapshot{UsedBytes: used, MaxBytes: maxBytes}
 		}
-		if b, ok := n.Reader.(busReporter); ok {
+		if b, ok := n.Reader.(busReporter); ok && !ss.Closed {
 			bus := b.BusStatus()
 			ss.Bus = &bus
 		}

@@ -5,6 +5,10 @@ import (
 	"strings"
 )
 
+// Closed reports whether Close has been called: the Store's counters are
+// then final, its L1 is released and its bus stopped.
+func (s *Store) Closed() bool { return s.closed.Load() }
+
 // L1Cost returns the bytes charged to the entries L1 holds now and the
 // bound it keeps them under (Config.L1MaxCostBytes); both are 0 with L1
 // disabled. Sets ristretto has not applied yet are not counted; entries

@@ -56,3 +56,15 @@ func TestBusStatus(t *testing.T) {
 		t.Errorf("DisableBus: BusStatus() = %+v; want the zero BusStatus", st)
 	}
 }
+
+// TestClosedReported checks that Closed turns true with Close.
+func TestClosedReported(t *testing.T) {
+	s := newStore(t, Config{})
+	if s.Closed() {
+		t.Fatal("Closed() = true before Close")
+	}
+	s.Close()
+	if !s.Closed() {
+		t.Error("Closed() = false after Close")
+	}
+}
