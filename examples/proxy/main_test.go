@@ -108,12 +108,21 @@ func TestRun(t *testing.T) {
 // address and its log.
 func startProxy(t *testing.T, o options) (string, *testsource.LogBuffer) {
 	t.Helper()
+	proxy, _, logs := startProxyDebug(t, o)
+	return proxy, logs
+}
+
+// startProxyDebug is startProxy that also returns the address of the
+// debug page (empty without o.debugAddr).
+func startProxyDebug(t *testing.T, o options) (string, string, *testsource.LogBuffer) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
+	type addrs struct{ proxy, debug string }
+	ready := make(chan addrs, 1)
 	logs := &testsource.LogBuffer{}
 	done := make(chan error, 1)
 	o.listen = "127.0.0.1:0"
-	o.ready = func(p, _, _ string) { ready <- p }
+	o.ready = func(p, _, d string) { ready <- addrs{p, d} }
 	go func() { done <- run(ctx, o, logs) }()
 	t.Cleanup(func() {
 		cancel()
@@ -122,12 +131,12 @@ func startProxy(t *testing.T, o options) (string, *testsource.LogBuffer) {
 		}
 	})
 	select {
-	case addr := <-ready:
-		return addr, logs
+	case a := <-ready:
+		return a.proxy, a.debug, logs
 	case err := <-done:
 		t.Fatalf("run: %v", err)
 	}
-	return "", nil
+	return "", "", nil
 }
 
 // get sends a GET through the proxy and returns the body and Cache-Status.
@@ -218,27 +227,13 @@ func TestDebugPage(t *testing.T) {
 		io.WriteString(w, "page "+r.URL.Path)
 	}))
 	defer upstream.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	type addrs struct{ proxy, debug string }
-	ready := make(chan addrs, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, options{listen: "127.0.0.1:0", debugAddr: "127.0.0.1:0", upstream: upstream.URL,
-			ready: func(p, _, d string) { ready <- addrs{p, d} }}, io.Discard)
-	}()
-	var a addrs
-	select {
-	case a = <-ready:
-	case err := <-done:
-		t.Fatalf("run: %v", err)
-	}
-	get(t, "http://"+a.proxy+"/a")
-	if _, status := get(t, "http://"+a.proxy+"/a"); !strings.HasPrefix(status, "tiercache; hit") {
+	proxy, debug, _ := startProxyDebug(t, options{upstream: upstream.URL, debugAddr: "127.0.0.1:0"})
+	get(t, "http://"+proxy+"/a")
+	if _, status := get(t, "http://"+proxy+"/a"); !strings.HasPrefix(status, "tiercache; hit") {
 		t.Fatalf("second GET: %q; want a hit", status)
 	}
 
-	body, _ := get(t, "http://"+a.debug+"/debug/tiercache?format=json")
+	body, _ := get(t, "http://"+debug+"/debug/tiercache?format=json")
 	var snap debugpage.Snapshot
 	if err := json.Unmarshal([]byte(body), &snap); err != nil {
 		t.Fatalf("debug page JSON: %v\n%s", err, body)
@@ -246,14 +241,10 @@ func TestDebugPage(t *testing.T) {
 	if len(snap.Stores) != 1 || snap.Stores[0].Name != "proxy" || snap.Stores[0].Stats.L1Hits != 1 || snap.Stores[0].Stats.L2Misses != 1 {
 		t.Errorf("debug page JSON = %+v; want the Store proxy with 1 L1 hit and 1 L2 miss", snap.Stores)
 	}
-	page, _ := get(t, "http://"+a.debug+"/debug/tiercache")
+	page, _ := get(t, "http://"+debug+"/debug/tiercache")
 	for _, want := range []string{`<svg class="chart"`, `data-label="all reads (Store)" data-total="2"`, `data-tier="l1" data-count="1"`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("debug page lacks %s:\n%s", want, page)
 		}
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("run: %v", err)
 	}
 }
