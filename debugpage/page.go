@@ -76,7 +76,7 @@ svg text { font: 12px system-ui, sans-serif; fill: #222; }
 <tr data-namespace="{{.Namespace}}" data-entity="{{.Entity}}"><td>{{.Namespace}}{{if .Entity}}/{{.Entity}}{{end}}</td><td>{{.Reads}}</td><td>{{.L1Hits}}</td><td>{{.L2Hits}}</td><td>{{.SourceHits}}</td><td>{{.Failed}}</td><td>{{.NotFound}}</td><td>{{.StaleServed}}</td><td>{{.Loads}}</td><td>{{.LoadErrors}}</td><td data-field="p50">{{dur .P50}}</td><td data-field="p90">{{dur .P90}}</td><td data-field="p99">{{dur .P99}}</td></tr>
 {{- end}}
 </table>
-<p class="note">Latency percentiles are estimated from fixed buckets (1 µs to 10 s); unless the Store's ObserveRead hook is set, L1 hits are not timed and count in the first bucket (at most 1 µs).</p>
+<p class="note">Latency percentiles are estimated from fixed buckets (1 µs to 10 s); L1 hits are not timed and count in the first bucket (at most 1 µs).</p>
 {{- else}}
 <p class="note">No data type: this Store is read by key, not through Groups.</p>
 {{- end}}

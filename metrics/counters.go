@@ -144,7 +144,7 @@ var _ TypeStatsReader = (*tier.Store)(nil)
 // strategy, namespace and entity; its buckets are tier.LatencyBound's.
 const (
 	TypeLatencyName = "type_read_duration_seconds"
-	TypeLatencyHelp = "Latency of a data type's reads; L1 hits count in the first bucket unless tier.Config.ObserveRead is set."
+	TypeLatencyHelp = "Latency of a data type's reads; L1 hits are not timed and count in the first bucket."
 )
 
 // LatencyBucketsSeconds returns the upper bounds of a tier.LatencyHistogram's

@@ -177,9 +177,7 @@ func (g *Group[V]) l1Hit(p *groupPrefix, id string) (v V, t Tier, err error, hit
 	}
 	g.tc.l1Hits.Add(1) // in Stats.L1Hits too
 	if observe != nil {
-		d := s.mono() - start
-		observe(TierL1, d)
-		g.tc.latency.observe(d)
+		observe(TierL1, s.mono()-start)
 	}
 	if e.negative {
 		s.stats.negativeHits.Add(1)

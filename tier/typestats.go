@@ -52,10 +52,10 @@ type TypeStats struct {
 
 	// ReadLatency is the latency of the reads counted above. A read that
 	// leaves L1 is timed from its start to its answer (each id of a GetMany
-	// counts the whole batch's time). An L1 hit is timed only when
-	// Config.ObserveRead is set (the hit path then reads the clock anyway);
-	// otherwise it is counted in the first bucket (at most 1 µs) and adds
-	// nothing to Sum.
+	// counts the whole batch's time). A Group's L1 hit is not timed, so that
+	// it costs no more than it did without per data type statistics: it is
+	// counted in the first bucket (at most 1 µs) and adds nothing to Sum.
+	// (Config.ObserveRead times every read, L1 hits included, per Store.)
 	ReadLatency LatencyHistogram
 }
 
@@ -68,7 +68,7 @@ func (t *TypeStats) Reads() uint64 { return t.L1Hits + t.L2Hits + t.SourceHits +
 // Config.MaxTypeStats data types, the rest are summed in one last entry
 // whose Namespace is OtherNamespace.
 func (s *Store) TypeStats() []TypeStats {
-	return s.types.snapshot(s.cfg.ObserveRead != nil)
+	return s.types.snapshot()
 }
 
 // typeCounters is the live form of one TypeStats. Its Groups hold it; the
@@ -115,10 +115,9 @@ func (c *typeCounters) read(t Tier, stale bool, err error, d time.Duration) {
 	c.latency.observe(d)
 }
 
-// snapshot reads the counters. timedL1 says whether a Group's L1 hits were
-// timed (Config.ObserveRead set); if not, they are counted in the first
-// latency bucket.
-func (c *typeCounters) snapshot(into *TypeStats, timedL1 bool) {
+// snapshot adds the counters to into. A Group's own L1 hits, not timed,
+// are counted in the first latency bucket.
+func (c *typeCounters) snapshot(into *TypeStats) {
 	l1 := c.l1Hits.Load()
 	into.L1Hits += l1 + c.l1Answers.Load()
 	into.L2Hits += c.l2Hits.Load()
@@ -129,9 +128,7 @@ func (c *typeCounters) snapshot(into *TypeStats, timedL1 bool) {
 	into.Loads += c.loads.Load()
 	into.LoadErrors += c.loadErrors.Load()
 	h := c.latency.snapshot()
-	if !timedL1 {
-		h.Counts[0] += l1
-	}
+	h.Counts[0] += l1
 	for i, n := range h.Counts {
 		into.ReadLatency.Counts[i] += n
 	}
@@ -187,12 +184,12 @@ func (t *typeTable) all() []*typeCounters {
 }
 
 // snapshot reads every data type's counters.
-func (t *typeTable) snapshot(timedL1 bool) []TypeStats {
+func (t *typeTable) snapshot() []TypeStats {
 	all := t.all()
 	out := make([]TypeStats, len(all))
 	for i, c := range all {
 		out[i].Namespace, out[i].Entity = c.namespace, c.entity
-		c.snapshot(&out[i], timedL1)
+		c.snapshot(&out[i])
 	}
 	return out
 }
