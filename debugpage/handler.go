@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tiercache/tiercache/metrics"
+	"github.com/tiercache/tiercache/tier"
 )
 
 // DefaultRefresh is how often the page reloads itself when Config.Refresh
@@ -52,6 +53,7 @@ func New(cfg Config) *Handler {
 	h.tmpl, h.tmplErr = template.New("page").Funcs(template.FuncMap{
 		"bytes":   formatBytes,
 		"dur":     formatDuration,
+		"latency": formatLatency,
 		"percent": percent,
 		"meter":   meter,
 		"chart":   newChart,
@@ -138,6 +140,16 @@ func formatDuration(d time.Duration) string {
 		return d.Round(10 * time.Microsecond).String()
 	}
 	return d.Round(10 * time.Millisecond).String()
+}
+
+// formatLatency formats a latency quantile: one in the first bucket of a
+// tier.LatencyHistogram, where the L1 hits are counted without being
+// timed, is "≤ 1µs" rather than an interpolation.
+func formatLatency(d time.Duration) string {
+	if d > 0 && d <= tier.LatencyBound(0) {
+		return "≤ " + tier.LatencyBound(0).String()
+	}
+	return formatDuration(d)
 }
 
 // percent is 100 * part / whole, to one decimal ("0.0" for an empty

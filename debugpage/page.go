@@ -73,7 +73,7 @@ svg text { font: 12px system-ui, sans-serif; fill: #222; }
 <table class="types">
 <tr><th>data type</th><th>reads</th><th>L1</th><th>L2</th><th>source</th><th>failed</th><th>not found</th><th>stale</th><th>loads</th><th>load errors</th><th>p50</th><th>p90</th><th>p99</th></tr>
 {{- range .Types}}
-<tr data-namespace="{{.Namespace}}" data-entity="{{.Entity}}"><td>{{.Namespace}}{{if .Entity}}/{{.Entity}}{{end}}</td><td>{{.Reads}}</td><td>{{.L1Hits}}</td><td>{{.L2Hits}}</td><td>{{.SourceHits}}</td><td>{{.Failed}}</td><td>{{.NotFound}}</td><td>{{.StaleServed}}</td><td>{{.Loads}}</td><td>{{.LoadErrors}}</td><td data-field="p50">{{dur .P50}}</td><td data-field="p90">{{dur .P90}}</td><td data-field="p99">{{dur .P99}}</td></tr>
+<tr data-namespace="{{.Namespace}}" data-entity="{{.Entity}}"><td>{{.Namespace}}{{if .Entity}}/{{.Entity}}{{end}}</td><td>{{.Reads}}</td><td>{{.L1Hits}}</td><td>{{.L2Hits}}</td><td>{{.SourceHits}}</td><td>{{.Failed}}</td><td>{{.NotFound}}</td><td>{{.StaleServed}}</td><td>{{.Loads}}</td><td>{{.LoadErrors}}</td><td data-field="p50">{{latency .P50}}</td><td data-field="p90">{{latency .P90}}</td><td data-field="p99">{{latency .P99}}</td></tr>
 {{- end}}
 </table>
 <p class="note">Latency percentiles are estimated from fixed buckets (1 µs to 10 s); L1 hits are not timed and count in the first bucket (at most 1 µs).</p>
