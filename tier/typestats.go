@@ -197,9 +197,14 @@ func (t *typeTable) snapshot() []TypeStats {
 // l1Hits sums the L1 hits counted by the Groups' own lookups, which
 // Stats.L1Hits includes.
 func (t *typeTable) l1Hits() uint64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	var n uint64
-	for _, c := range t.all() {
+	for _, c := range t.list {
 		n += c.l1Hits.Load()
+	}
+	if t.other != nil {
+		n += t.other.l1Hits.Load()
 	}
 	return n
 }
