@@ -271,11 +271,12 @@ func (s *Store) readL2(ctx context.Context, r *fillRead) l2Read {
 
 // mayHaveRun reports whether a failed Redis call may still have run: not
 // when the breaker refused it, the caller had given up before it was sent,
-// or no connection could be made.
+// it waited out its time in the read pipe's queue, or no connection could
+// be made.
 func mayHaveRun(err error) bool {
 	var op *net.OpError
 	switch {
-	case errors.Is(err, ErrBreakerOpen), errors.Is(err, context.Canceled):
+	case errors.Is(err, ErrBreakerOpen), errors.Is(err, context.Canceled), errors.Is(err, errUnsent):
 		return false
 	case errors.As(err, &op) && op.Op == "dial":
 		return false
