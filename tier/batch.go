@@ -316,7 +316,7 @@ func (s *Store) loadMany(ctx context.Context, reads []fillRead, led []*flight, l
 		err = ErrNoLoader
 	} else {
 		s.stats.loads.Add(uint64(len(ids)))
-		vals, err = loadMany(ctx, ids)
+		vals, err = s.callBatchLoader(ctx, loadMany, ids)
 	}
 	var per *BatchError
 	errors.As(err, &per)

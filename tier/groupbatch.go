@@ -132,7 +132,7 @@ func (g *Group[V]) uncachedMany(ctx context.Context, ids []string, out map[strin
 		}
 		valid = append(valid, id)
 	}
-	vals, err := g.loadMany(ctx, valid)
+	vals, err := g.s.callBatchLoader(ctx, g.loadMany, valid)
 	var per *BatchError
 	errors.As(err, &per)
 	for _, id := range valid {
@@ -148,6 +148,13 @@ func (g *Group[V]) uncachedMany(ctx context.Context, ids []string, out map[strin
 		}
 	}
 	return out, errs.err()
+}
+
+// loadOne calls one for id; a panic in it (on a goroutine of the batch's)
+// becomes the id's error, wrapping ErrPanic.
+func loadOne[V any](ctx context.Context, one func(context.Context, string) (V, error), id string) (v V, err error) {
+	defer recoverInto(&err)
+	return one(ctx, id)
 }
 
 // batchLoaderOf adapts a Group's loaders to a BatchLoader: many, else one
@@ -173,7 +180,7 @@ func batchLoaderOf[V any](many func(context.Context, []string) (map[string]V, er
 			eg.SetLimit(BatchLoadConcurrency)
 			for _, id := range ids {
 				eg.Go(func() error {
-					v, err := one(ctx, id)
+					v, err := loadOne(ctx, one, id)
 					mu.Lock()
 					defer mu.Unlock()
 					switch {
