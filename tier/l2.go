@@ -275,8 +275,13 @@ func (c *l2) markWaited(ctx context.Context, key string) ([]byte, error) {
 }
 
 func (c *l2) fillIfUnchanged(ctx context.Context, key string, prev, raw []byte, ttl time.Duration) (bool, error) {
-	sum := sha1.Sum(prev)
-	return c.runScript(ctx, fillIfUnchanged, key, hex.EncodeToString(sum[:]), raw, ttl.Milliseconds())
+	return c.runScript(ctx, fillIfUnchanged, key, sha1Hex(prev), raw, ttl.Milliseconds())
+}
+
+// sha1Hex is the digest fillIfUnchanged compares an entry by.
+func sha1Hex(raw []byte) string {
+	sum := sha1.Sum(raw)
+	return hex.EncodeToString(sum[:])
 }
 
 func (c *l2) delIfEquals(ctx context.Context, key string, want []byte) (bool, error) {
