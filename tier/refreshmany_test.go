@@ -75,4 +75,3 @@ func TestGetManyRefreshAheadOneBatchLoad(t *testing.T) {
 		})
 	}
 }
-
