@@ -231,7 +231,7 @@ func (s *Store) stage(ctx context.Context, r *fillRead, lease []byte, prev *stal
 // is older than that write. A lease fill that another process marked as
 // waited for is announced on the bus, which wakes that process.
 func (s *Store) land(ctx context.Context, r *fillRead, fill *l2Fill) {
-	_, sp := s.startSpan(ctx, OpL2Fill, r.key)
+	ctx, sp := s.startSpan(ctx, OpL2Fill, r.key)
 	var accepted, waited bool
 	var err error
 	if fill.lease != nil {

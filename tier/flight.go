@@ -253,7 +253,7 @@ type l2Read struct {
 // when the key is missing (one command); without one (a peek), it only
 // reads.
 func (s *Store) readL2(ctx context.Context, r *fillRead) (rd l2Read) {
-	_, sp := s.startSpan(ctx, OpL2Read, r.key)
+	ctx, sp := s.startSpan(ctx, OpL2Read, r.key)
 	defer endL2Read(sp, &rd)
 	if r.load == nil {
 		raw, err := s.l2.get(ctx, r.key)

@@ -170,7 +170,10 @@ func TestTraceMiss(t *testing.T) {
 	} {
 		t.Run(tc.outcome, func(t *testing.T) {
 			tt := newTraced(t)
-			store := newTracedStore(t, tt, shared.Client(t))
+			rdb := shared.Client(t)
+			cmds := &spanHook{}
+			rdb.AddHook(cmds)
+			store := newTracedStore(t, tt, rdb)
 			ns := testsource.UniqueNamespace("oteltrace")
 			var mu sync.Mutex
 			var loadParent trace.SpanID
@@ -216,15 +219,65 @@ func TestTraceMiss(t *testing.T) {
 					tierotel.AttrOutcome, tier.OutcomeOK)},
 			})
 			for _, s := range spans {
-				if s.Name() == "tiercache.load" {
+				id := s.SpanContext().SpanID()
+				switch s.Name() {
+				case "tiercache.load":
 					mu.Lock()
-					if loadParent != s.SpanContext().SpanID() {
-						t.Errorf("the loader's context carries span %v; want the load span %v", loadParent, s.SpanContext().SpanID())
+					if loadParent != id {
+						t.Errorf("the loader's context carries span %v; want the load span %v", loadParent, id)
 					}
 					mu.Unlock()
+				case "tiercache.l2.read", "tiercache.l2.fill":
+					// A Redis client instrumented for tracing records its
+					// commands under these spans.
+					if got := cmds.under(id); len(got) == 0 {
+						t.Errorf("no Redis command ran with the context of %s", s.Name())
+					}
 				}
 			}
 		})
+	}
+}
+
+// spanHook is a go-redis hook that records, for each command, the span its
+// context carries.
+type spanHook struct {
+	mu   sync.Mutex
+	cmds map[trace.SpanID][]string
+}
+
+func (h *spanHook) add(ctx context.Context, cmd redis.Cmder) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.cmds == nil {
+		h.cmds = map[trace.SpanID][]string{}
+	}
+	id := trace.SpanContextFromContext(ctx).SpanID()
+	h.cmds[id] = append(h.cmds[id], cmd.Name())
+}
+
+// under returns the commands that ran under span id.
+func (h *spanHook) under(id trace.SpanID) []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.cmds[id]
+}
+
+func (h *spanHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *spanHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.add(ctx, cmd)
+		return next(ctx, cmd)
+	}
+}
+
+func (h *spanHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, cmd := range cmds {
+			h.add(ctx, cmd)
+		}
+		return next(ctx, cmds)
 	}
 }
 
