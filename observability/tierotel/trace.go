@@ -55,7 +55,10 @@ type Tracer struct {
 	names map[string]string
 }
 
-var _ tier.Tracer = (*Tracer)(nil)
+var (
+	_ tier.Tracer = (*Tracer)(nil)
+	_ tier.Span   = span{}
+)
 
 // tierOps are the operations a Store and a write-behind strategy trace.
 var tierOps = [...]string{
