@@ -179,6 +179,12 @@ func (s *Store) leadMany(ctx context.Context, reads []fillRead, led []*flight, u
 	for i := range pending {
 		pending[i] = i
 	}
+	var due []refreshItem // L2 hits to reload in the background, together
+	defer func() {
+		if len(due) > 0 {
+			s.refreshManyAsync(ctx, due, o, reads[0].load, loadMany)
+		}
+	}()
 	for waits := 0; len(pending) > 0; {
 		keys := make([]string, len(pending))
 		leases := make([][]byte, len(pending))
@@ -232,13 +238,15 @@ func (s *Store) leadMany(ctx context.Context, reads []fillRead, led []*flight, u
 					next = append(next, i)
 				}
 			case now.UnixNano() < e.freshUntil:
-				s.l2Hit(ctx, r, e, len(rd.raw), now.UnixNano())
+				if s.cacheL2Hit(r, e, len(rd.raw), now.UnixNano()) {
+					due = append(due, refreshItem{key: r.key, id: r.id})
+				}
 				s.l1.end(r.t)
 				s.complete(r.key, led[i], flightResult{entry: e, tier: TierL2}, nil, false)
 			case now.UnixNano() < e.freshUntil+int64(o.StaleWhileRevalidate):
 				s.stats.l2Hits.Add(1)
 				s.stats.staleServed.Add(1)
-				s.refreshAsync(ctx, r.key, r.id, o, r.load)
+				due = append(due, refreshItem{key: r.key, id: r.id})
 				s.l1.end(r.t)
 				s.complete(r.key, led[i], flightResult{entry: e, tier: TierL2, stale: true}, nil, false)
 			default:
@@ -306,35 +314,12 @@ wait:
 // value in L1 and answers its flight, then lands the L2 fills (lease fills
 // in one pipeline) and removes the flights from the table.
 func (s *Store) loadMany(ctx context.Context, reads []fillRead, led []*flight, loads []batchLoad, loadMany BatchLoader) {
-	ids := make([]string, len(loads))
-	for j, l := range loads {
-		ids[j] = reads[l.i].id
-	}
-	var vals map[string]any
-	var err error
-	if loadMany == nil {
-		err = ErrNoLoader
-	} else {
-		s.stats.loads.Add(uint64(len(ids)))
-		vals, err = loadMany(ctx, ids)
-	}
-	var per *BatchError
-	errors.As(err, &per)
+	vals, per, err := s.loadBatch(ctx, reads, loads, loadMany)
 	var fills []leaseFill
 	var filled []int
 	for _, l := range loads {
 		r, f := &reads[l.i], led[l.i]
-		v, found := vals[r.id]
-		var lerr error
-		switch {
-		case found:
-		case per != nil && per.Errs[r.id] != nil:
-			lerr = per.Errs[r.id]
-		case per == nil && err != nil:
-			lerr = err
-		default:
-			lerr = ErrNotFound
-		}
+		v, lerr := batchOutcome(vals, per, err, r.id)
 		res, fill, ferr := s.stage(ctx, r, l.lease, l.prev, v, lerr)
 		if fill == nil {
 			s.l1.end(r.t)
@@ -352,6 +337,51 @@ func (s *Store) loadMany(ctx context.Context, reads []fillRead, led []*flight, l
 		fills = append(fills, leaseFill{key: r.key, lease: fill.lease, raw: fill.raw, ttl: fill.ttl})
 		filled = append(filled, l.i)
 	}
+	s.landMany(ctx, reads, filled, fills)
+	for _, i := range filled {
+		s.l1.end(reads[i].t)
+		s.forget(reads[i].key, led[i])
+		s.fills.Done()
+	}
+}
+
+// loadBatch calls loadMany once for the ids of loads (counted as loads);
+// per is err as a *BatchError, when it is one.
+func (s *Store) loadBatch(ctx context.Context, reads []fillRead, loads []batchLoad, loadMany BatchLoader) (vals map[string]any, per *BatchError, err error) {
+	if loadMany == nil {
+		return nil, nil, ErrNoLoader
+	}
+	ids := make([]string, len(loads))
+	for j, l := range loads {
+		ids[j] = reads[l.i].id
+	}
+	s.stats.loads.Add(uint64(len(ids)))
+	vals, err = s.callBatchLoader(ctx, loadMany, ids)
+	errors.As(err, &per)
+	return vals, per, err
+}
+
+// batchOutcome is what a batch load says of id: its value, the error a
+// *BatchError names for it, the load's error when it failed as a whole, or
+// ErrNotFound when the source does not have it.
+func batchOutcome(vals map[string]any, per *BatchError, err error, id string) (any, error) {
+	if v, found := vals[id]; found {
+		return v, nil
+	}
+	switch {
+	case per != nil && per.Errs[id] != nil:
+		return nil, per.Errs[id]
+	case per == nil && err != nil:
+		return nil, err
+	}
+	return nil, ErrNotFound
+}
+
+// landMany runs the L2 fills of reads[filled] in pipelines (see
+// l2.fillMany): a refused fill means the key changed during the load, and
+// its staged L1 entry goes; a fill another process waited for is announced
+// on the bus, and this process's waiters are woken.
+func (s *Store) landMany(ctx context.Context, reads []fillRead, filled []int, fills []leaseFill) {
 	if len(fills) == 0 {
 		return
 	}
@@ -369,9 +399,7 @@ func (s *Store) loadMany(ctx context.Context, reads []fillRead, led []*flight, l
 		case ns[j] == 2:
 			announce = append(announce, r.key)
 		}
-		s.l1.end(r.t)
-		s.forget(r.key, led[i])
-		s.fills.Done()
+		s.waiters.wake(r.key)
 	}
 	if l2err != nil {
 		s.l2Error(l2err)

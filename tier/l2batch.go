@@ -105,24 +105,30 @@ func (c *l2) readMany(ctx context.Context, keys []string, leases [][]byte, ttlAr
 	return out
 }
 
-// leaseFill is one lease-checked L2 fill of a batch.
+// leaseFill is one checked L2 fill of a batch: it replaces lease, or, with
+// no lease, the entry prev a reload started from.
 type leaseFill struct {
 	key   string
 	lease []byte
+	prev  *staleL2
 	raw   []byte
 	ttl   time.Duration
 }
 
-// fillMany runs fillIfLease for every fill in pipelines. It returns the
-// script's answer per fill (0 refused, 1 filled, 2 filled and waited for)
-// and the error per fill.
+// fillMany runs fillIfLease (fillIfUnchanged for a fill without a lease)
+// for every fill in pipelines. It returns the script's answer per fill (0
+// refused, 1 filled, 2 filled and waited for) and the error per fill.
 func (c *l2) fillMany(ctx context.Context, fills []leaseFill) ([]int64, []error) {
 	cmds, errs := c.pipeline(ctx, "batch fill", len(fills), func(p redis.Pipeliner, i int, eval bool) redis.Cmder {
 		f := &fills[i]
-		if eval {
-			return fillIfLease.Eval(ctx, p, []string{f.key}, f.lease, f.raw, f.ttl.Milliseconds())
+		script, args := fillIfLease, []any{f.lease, f.raw, f.ttl.Milliseconds()}
+		if f.lease == nil {
+			script, args = fillIfUnchanged, []any{sha1Hex(f.prev.raw), f.raw, f.ttl.Milliseconds()}
 		}
-		return fillIfLease.EvalSha(ctx, p, []string{f.key}, f.lease, f.raw, f.ttl.Milliseconds())
+		if eval {
+			return script.Eval(ctx, p, []string{f.key}, args...)
+		}
+		return script.EvalSha(ctx, p, []string{f.key}, args...)
 	})
 	ns := make([]int64, len(fills))
 	for i := range fills {
