@@ -29,7 +29,8 @@
 // (tiercache.load, whose context the loader gets, so that the source's own
 // spans nest under it) and the L2 fill (tiercache.l2.fill, which may end
 // after the read has answered) are spans of their own; a Redis client
-// instrumented for tracing records its commands under them. Writes are
+// instrumented for tracing records its commands under them (but for a read
+// that left in one pipeline with other flights' reads). Writes are
 // tiercache.set, tiercache.delete, tiercache.set_many and
 // tiercache.delete_pattern, a Group's batch read tiercache.get_many (one
 // span for the ids L1 did not answer), and each batch a write-behind
