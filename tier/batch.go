@@ -187,16 +187,18 @@ func (s *Store) leadMany(ctx context.Context, reads []fillRead, led []*flight, u
 	}()
 	for waits := 0; len(pending) > 0; {
 		keys := make([]string, len(pending))
-		leases := make([][]byte, len(pending))
+		mark := make([]bool, len(pending))
+		lease := s.newLease() // one for the round: the keys differ
 		for j, i := range pending {
 			keys[j] = reads[i].key
-			if !marking[i] {
-				leases[j] = s.newLease()
-			} else if wakes[i] == nil {
-				wakes[i] = s.waiters.add(keys[j])
+			if marking[i] {
+				mark[j] = true
+				if wakes[i] == nil {
+					wakes[i] = s.waiters.add(keys[j])
+				}
 			}
 		}
-		rds := s.l2.readMany(rctx, keys, leases, s.leaseTTLArg)
+		rds := s.l2.readMany(rctx, keys, lease, mark, s.leaseTTLArg)
 		var loads []batchLoad
 		var next, waiting []int
 		var l2err error
@@ -204,8 +206,8 @@ func (s *Store) leadMany(ctx context.Context, reads []fillRead, led []*flight, u
 		for j, i := range pending {
 			rd, r := rds[j], &reads[i]
 			if rd.err != nil {
-				if leases[j] != nil && mayHaveRun(rd.err) {
-					s.releaseLeaseLater(r.key, leases[j])
+				if !mark[j] && mayHaveRun(rd.err) {
+					s.releaseLeaseLater(r.key, lease)
 				}
 				l2err = rd.err
 				loads = append(loads, batchLoad{i: i}) // Redis failing: serve from the source

@@ -70,13 +70,15 @@ func (c *l2) pipeline(ctx context.Context, what string, n int, build func(p redi
 	return cmds, errs
 }
 
-// readMany reads keys in pipelines: key i with a lease (leases[i] not nil)
-// by SET NX GET, as getOrLease does, else by the markWaited script. It
-// returns one l2Read per key, whose lease is leases[i] when it was stored.
-func (c *l2) readMany(ctx context.Context, keys []string, leases [][]byte, ttlArg any) []l2Read {
+// readMany reads keys in pipelines: key i by SET NX GET with lease, as
+// getOrLease does, or, when mark[i] is set (mark may be nil), by the
+// markWaited script. One lease serves the whole batch: the keys differ. It
+// returns one l2Read per key, whose lease is lease when it was stored.
+func (c *l2) readMany(ctx context.Context, keys []string, lease []byte, mark []bool, ttlArg any) []l2Read {
+	var leaseArg any = lease // boxed once for every command
 	cmds, errs := c.pipeline(ctx, "batch read", len(keys), func(p redis.Pipeliner, i int, eval bool) redis.Cmder {
-		if leases[i] != nil {
-			cmd := redis.NewStringCmd(ctx, "set", keys[i], leases[i], "nx", "get", "px", ttlArg)
+		if mark == nil || !mark[i] {
+			cmd := redis.NewStringCmd(ctx, "set", keys[i], leaseArg, "nx", "get", "px", ttlArg)
 			_ = p.Process(ctx, cmd)
 			return cmd
 		}
@@ -89,7 +91,9 @@ func (c *l2) readMany(ctx context.Context, keys []string, leases [][]byte, ttlAr
 	for i := range keys {
 		switch err := errs[i]; {
 		case errors.Is(err, redis.Nil):
-			out[i].lease = leases[i] // SET NX stored the lease; a mark found nothing
+			if mark == nil || !mark[i] {
+				out[i].lease = lease // SET NX stored the lease; a mark found nothing
+			}
 		case err != nil:
 			out[i].err = err
 		default:

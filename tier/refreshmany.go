@@ -92,12 +92,11 @@ func (s *Store) refreshMany(ctx context.Context, items []refreshItem, o *Options
 		return
 	}
 	keys := make([]string, len(reads))
-	leases := make([][]byte, len(reads))
-	lease := s.newLease() // one per batch: the keys differ
 	for i := range reads {
-		keys[i], leases[i] = reads[i].key, lease
+		keys[i] = reads[i].key
 	}
-	rds := s.l2.readMany(ctx, keys, leases, s.leaseTTLArg)
+	lease := s.newLease() // one for the batch: the keys differ
+	rds := s.l2.readMany(ctx, keys, lease, nil, s.leaseTTLArg)
 	var loads []batchLoad
 	var due []int // entries still due: their refresh locks come next
 	prevs := make([]*staleL2, len(reads))
