@@ -475,6 +475,66 @@ func TestTraceGetMany(t *testing.T) {
 	})
 }
 
+// TestTraceRefreshAhead reads a key past its refresh point: the reads are
+// L1 hits (no span), and the background reload they start records its L2
+// read, load and fill under the caller's span.
+func TestTraceRefreshAhead(t *testing.T) {
+	ctx := context.Background()
+	tt := newTraced(t)
+	store := newTracedStore(t, tt, shared.Client(t))
+	ns := testsource.UniqueNamespace("oteltrace")
+	// The reload's load waits for release, so that no read after it can
+	// start another.
+	loading, release := make(chan struct{}, 1), make(chan struct{})
+	g, err := tier.NewGroup(store, tier.GroupConfig[string]{
+		Namespace: ns, Entity: "user",
+		// Due for refresh a millisecond after it is written.
+		Options: tier.Options{TTL: time.Minute, RefreshAfter: 1.0 / 60000},
+		Load: func(context.Context, string) (string, error) {
+			loading <- struct{}{}
+			<-release
+			return "ada v2", nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Set(ctx, "1", "ada"); err != nil {
+		t.Fatal(err)
+	}
+	store.WaitL1()
+	tt.rec.Reset()
+	cctx, caller := tt.caller.Start(ctx, "caller")
+	deadline := time.Now().Add(10 * time.Second)
+	for started := false; !started; {
+		if _, got, err := g.Get(cctx, "1"); err != nil || got != tier.TierL1 {
+			t.Fatalf("Get = tier %v, %v; want l1, nil", got, err)
+		}
+		select {
+		case <-loading:
+			started = true
+		case <-time.After(time.Millisecond): // until the entry is due: no event tells it
+			if time.Now().After(deadline) {
+				t.Fatal("no background reload within 10s")
+			}
+		}
+	}
+	close(release)
+	caller.End()
+	// Counted once its fill has landed (Close would cancel it).
+	for store.Stats().Refreshes == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the background reload did not finish within 10s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	checkTree(t, tt.ended(), caller.SpanContext(), []wantSpan{
+		{name: "tiercache.l2.read", parent: "caller", attrs: wantAttrs(tierotel.AttrOutcome, tier.OutcomeHit)},
+		{name: "tiercache.load", parent: "caller", attrs: wantAttrs(tierotel.AttrOutcome, tier.OutcomeOK)},
+		{name: "tiercache.l2.fill", parent: "caller", attrs: wantAttrs(tierotel.AttrOutcome, tier.OutcomeOK)},
+	})
+}
+
 // failingSource is a source whose writes fail.
 type failingSource struct{ *testsource.Strings }
 
