@@ -343,6 +343,100 @@ func TestTraceL1HitNoSpan(t *testing.T) {
 	}
 }
 
+// TestTraceFillWait reads a key whose fill lease another Store (another
+// process) holds: the L2 read finds the lease ("leased"), the reader waits
+// for the fill (tiercache.fill.wait) and is answered by L2 once it lands.
+func TestTraceFillWait(t *testing.T) {
+	tt := newTraced(t)
+	holder, err := tier.New(&tier.Config{Redis: shared.Client(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = holder.Close() })
+	reader := newTracedStore(t, tt, shared.Client(t))
+	key := testsource.UniqueNamespace("oteltrace") + ":user:5"
+
+	loading, release := make(chan struct{}, 1), make(chan struct{})
+	held := make(chan error, 1)
+	go func() {
+		_, err := holder.Get(context.Background(), key, nil, func(context.Context, string) (any, error) {
+			loading <- struct{}{}
+			<-release
+			return "eve", nil
+		})
+		held <- err
+	}()
+	<-loading // the holder's lease is in the key
+
+	ctx, caller := tt.caller.Start(context.Background(), "caller")
+	type answer struct {
+		r   tier.Result
+		err error
+	}
+	read := make(chan answer, 1)
+	go func() {
+		r, err := reader.Get(ctx, key, nil, func(context.Context, string) (any, error) {
+			return nil, errors.New("loaded; want the other process's fill")
+		})
+		read <- answer{r, err}
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for reader.Stats().FillWaits == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the reader did not wait for the fill within 10s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	if err := <-held; err != nil {
+		t.Fatalf("holder's Get: %v", err)
+	}
+	a := <-read
+	caller.End()
+	if a.err != nil || a.r.Tier != tier.TierL2 {
+		t.Fatalf("reader's Get = tier %v, %v; want l2, nil", a.r.Tier, a.err)
+	}
+	var get sdktrace.ReadOnlySpan
+	var reads, waits []sdktrace.ReadOnlySpan
+	for _, s := range tt.ended() {
+		switch s.Name() {
+		case "tiercache.get":
+			get = s
+		case "tiercache.l2.read":
+			reads = append(reads, s)
+		case "tiercache.fill.wait":
+			waits = append(waits, s)
+		default:
+			t.Errorf("span %s; want only tiercache.get, tiercache.l2.read and tiercache.fill.wait", s.Name())
+		}
+	}
+	if get == nil || get.Parent().SpanID() != caller.SpanContext().SpanID() {
+		t.Fatalf("no tiercache.get under the caller's span (spans %v)", tt.ended())
+	}
+	if got := spanAttrs(get); got[tierotel.AttrTier] != "l2" || got[tierotel.AttrOutcome] != tier.OutcomeOK {
+		t.Errorf("tiercache.get: attributes %v; want tier l2, outcome ok", got)
+	}
+	if len(reads) != 1 || spanAttrs(reads[0])[tierotel.AttrOutcome] != tier.OutcomeLeased {
+		t.Errorf("%d tiercache.l2.read spans (%v); want one, outcome %q", len(reads), reads, tier.OutcomeLeased)
+	}
+	if len(waits) == 0 {
+		t.Error("no tiercache.fill.wait span")
+	}
+	for _, s := range append(reads, waits...) {
+		if s.Parent().SpanID() != get.SpanContext().SpanID() {
+			t.Errorf("%s: parent %v; want tiercache.get", s.Name(), s.Parent().SpanID())
+		}
+		if got := spanAttrs(s); got[tierotel.AttrTier] != "l2" {
+			t.Errorf("%s: attributes %v; want tier l2", s.Name(), got)
+		}
+	}
+	for _, s := range waits {
+		if got := spanAttrs(s)[tierotel.AttrOutcome]; got != tier.OutcomeOK {
+			t.Errorf("tiercache.fill.wait: outcome %q; want ok", got)
+		}
+	}
+}
+
 // TestTraceRedisFailure reads and writes through a Store whose Redis
 // refuses connections: the L2 read records an error outcome (status Error,
 // an exception event), the read is still answered by the loader (its
