@@ -43,7 +43,7 @@ type Span interface {
 
 // The operations a Tracer is asked to trace.
 const (
-	// OpGet is a read that missed L1 (or found it due), up to its answer.
+	// OpGet is a read that L1 did not answer, up to its answer.
 	OpGet = "get"
 	// OpL2Read is one Redis read of a key by a read past L1; with a loader,
 	// the same command takes the key's fill lease when the key is missing.
