@@ -46,8 +46,8 @@ func (s *Store) getMany(ctx context.Context, items []batchItem, o *Options, load
 		}
 		return
 	}
-	var reads []fillRead
-	var led []*flight
+	reads := make([]fillRead, 0, len(items))
+	led := make([]*flight, 0, len(items))
 	s.flightMu.Lock()
 	for i := range items {
 		it := &items[i]
@@ -98,9 +98,9 @@ func (s *Store) getMany(ctx context.Context, items []batchItem, o *Options, load
 	}
 }
 
-// startLeadMany runs the flights of a batch on a goroutine of the Store's,
-// detached from the caller's cancellation (other readers may join them) and
-// bounded by LoadTimeout. The caller's deadline, if it has one, bounds the
+// startLeadMany runs the flights of a batch on a goroutine of the Store's
+// (on the caller's when its context never ends), detached from the caller's
+// cancellation (other readers may join them) and bounded by LoadTimeout. The caller's deadline, if it has one, bounds the
 // L2 reads and waits to half its remaining time, leaving the other half for
 // the load (a cache that cannot answer in time never fails a read the
 // source can serve).
@@ -115,14 +115,19 @@ func (s *Store) startLeadMany(ctx context.Context, reads []fillRead, led []*flig
 	if d, ok := ctx.Deadline(); ok {
 		until = time.Now().Add(time.Until(d) / 2)
 	}
-	go func() {
+	lead := func() {
 		defer s.bg.Done()
-		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.LoadTimeout)
+		lctx, cancel := s.bg.Detach(ctx, s.cfg.LoadTimeout)
 		defer cancel()
-		stop := context.AfterFunc(s.bg.Context(), cancel)
-		defer stop()
 		s.leadMany(lctx, reads, led, until, loadMany)
-	}()
+	}
+	if ctx.Done() == nil {
+		// The caller can never give up (context.Background and the
+		// like): it leads the batch itself and saves a goroutine hand-off.
+		lead()
+		return
+	}
+	go lead()
 }
 
 // leadMany runs the flights of a batch, as lead and fetch do for one key:

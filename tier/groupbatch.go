@@ -66,7 +66,8 @@ func (g *Group[V]) GetMany(ctx context.Context, ids []string) (map[string]V, err
 			continue
 		}
 		if seen == nil {
-			seen = make(map[string]struct{})
+			seen = make(map[string]struct{}, len(ids))
+			items = make([]batchItem, 0, len(ids))
 		}
 		if _, dup := seen[id]; dup {
 			continue

@@ -294,8 +294,9 @@ func (c *l2) delIfEquals(ctx context.Context, key string, want []byte) (bool, er
 // end of the life it declares (FillLockTTL later).
 func (s *Store) newLease() []byte {
 	now := time.Now()
-	token := binary.BigEndian.AppendUint64(s.leasePrefix[:len(s.leasePrefix):len(s.leasePrefix)], s.leaseSeq.Add(1))
-	return appendEnvelope(make([]byte, 0, envelopeV1HeaderSize+len(token)), envelope{format: envelopeV1, flags: flagLease, createdAt: now, freshUntil: now.Add(s.cfg.FillLockTTL), payload: token})
+	b := make([]byte, 0, envelopeV1HeaderSize+len(s.leasePrefix)+8)
+	b = appendEnvelope(b, envelope{format: envelopeV1, flags: flagLease, createdAt: now, freshUntil: now.Add(s.cfg.FillLockTTL), payload: s.leasePrefix})
+	return binary.BigEndian.AppendUint64(b, s.leaseSeq.Add(1)) // the token: prefix and counter
 }
 
 // newToken returns 16 random bytes for a lease or a lock.
