@@ -38,7 +38,9 @@ type flight struct {
 // getShared reads key through one flight per key and process. stale is the
 // caller's expired L1 entry, served if the flight fails within the
 // stale-if-error window.
-func (s *Store) getShared(ctx context.Context, key, id string, o *Options, load Loader, stale *l1Entry) (Result, error) {
+func (s *Store) getShared(ctx context.Context, key, id string, o *Options, load Loader, stale *l1Entry) (r Result, err error) {
+	ctx, sp := s.startSpan(ctx, OpGet, key)
+	defer endRead(sp, &r, &err)
 	counted := false
 	for {
 		if s.closed.Load() {
@@ -250,7 +252,9 @@ type l2Read struct {
 // readL2 reads key for r: with a loader, the read takes the key's fill lease
 // when the key is missing (one command); without one (a peek), it only
 // reads.
-func (s *Store) readL2(ctx context.Context, r *fillRead) l2Read {
+func (s *Store) readL2(ctx context.Context, r *fillRead) (rd l2Read) {
+	ctx, sp := s.startSpan(ctx, OpL2Read, r.key)
+	defer endL2Read(sp, &rd)
 	if r.load == nil {
 		raw, err := s.l2.get(ctx, r.key)
 		return l2Read{raw: raw, err: err}

@@ -102,10 +102,12 @@ func (g *Group[V]) GetMany(ctx context.Context, ids []string) (map[string]V, err
 		g.s.refreshManyAsync(ctx, due, &g.o, g.load, g.loadMany)
 	}
 	if len(items) > 0 {
+		ctx, sp := g.s.startSpan(ctx, OpGetMany, p.prefix)
 		g.s.getMany(ctx, items, &g.o, g.load, g.loadMany)
 		for i := range items {
 			g.put(out, &errs, items[i].id, items[i].res, items[i].err)
 		}
+		endGetMany(sp, items)
 	}
 	return out, errs.err()
 }

@@ -264,7 +264,9 @@ func (e *l1Entry) servableOnError(o *Options) bool {
 // failure is returned (and counted) and the key is dropped from L1, so that
 // the next read goes to the source. A fill in flight for key does not
 // overwrite what Set wrote.
-func (s *Store) Set(ctx context.Context, key string, value any, o *Options) error {
+func (s *Store) Set(ctx context.Context, key string, value any, o *Options) (err error) {
+	ctx, sp := s.startSpan(ctx, OpSet, key)
+	defer func() { endSpan(sp, 0, err) }()
 	if o == nil {
 		o = &defaultOptions
 	}
@@ -308,6 +310,7 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
+	ctx, sp := s.startSpan(ctx, OpDelete, keys[0])
 	s.stats.deletes.Add(uint64(len(keys)))
 	var err error
 	if s.l2 != nil {
@@ -321,6 +324,7 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 	if s.bus != nil {
 		s.bus.publish(keys...)
 	}
+	endSpan(sp, len(keys), err)
 	return err
 }
 
