@@ -135,6 +135,11 @@ type Config struct {
 	// the L1 hit path then reads no clock.
 	ObserveRead func(t Tier, d time.Duration)
 
+	// Tracer, when set, starts a span for every read that leaves L1 and
+	// every write (see Tracer; package tierotel provides one for
+	// OpenTelemetry). An L1 hit is never traced. Nil means no tracing.
+	Tracer Tracer
+
 	// MaxTypeStats bounds how many data types (Group namespace and entity
 	// pairs) the Store counts apart in TypeStats, and so the label values
 	// its exporters give: the data types past it, in the order their first

@@ -38,7 +38,9 @@ type flight struct {
 // getShared reads key through one flight per key and process. stale is the
 // caller's expired L1 entry, served if the flight fails within the
 // stale-if-error window.
-func (s *Store) getShared(ctx context.Context, key, id string, o *Options, load Loader, stale *l1Entry) (Result, error) {
+func (s *Store) getShared(ctx context.Context, key, id string, o *Options, load Loader, stale *l1Entry) (r Result, err error) {
+	ctx, sp := s.startSpan(ctx, OpGet, key)
+	defer endRead(sp, &r, &err)
 	counted := false
 	for {
 		if s.closed.Load() {
@@ -250,7 +252,9 @@ type l2Read struct {
 // readL2 reads key for r: with a loader, the read takes the key's fill lease
 // when the key is missing (one command); without one (a peek), it only
 // reads.
-func (s *Store) readL2(ctx context.Context, r *fillRead) l2Read {
+func (s *Store) readL2(ctx context.Context, r *fillRead) (rd l2Read) {
+	ctx, sp := s.startSpan(ctx, OpL2Read, r.key)
+	defer endL2Read(sp, &rd)
 	if r.load == nil {
 		raw, err := s.l2.get(ctx, r.key)
 		return l2Read{raw: raw, err: err}
@@ -271,11 +275,12 @@ func (s *Store) readL2(ctx context.Context, r *fillRead) l2Read {
 
 // mayHaveRun reports whether a failed Redis call may still have run: not
 // when the breaker refused it, the caller had given up before it was sent,
-// or no connection could be made.
+// it waited out its time in the read pipe's queue, or no connection could
+// be made.
 func mayHaveRun(err error) bool {
 	var op *net.OpError
 	switch {
-	case errors.Is(err, ErrBreakerOpen), errors.Is(err, context.Canceled):
+	case errors.Is(err, ErrBreakerOpen), errors.Is(err, context.Canceled), errors.Is(err, errUnsent):
 		return false
 	case errors.As(err, &op) && op.Op == "dial":
 		return false
@@ -303,12 +308,18 @@ func (s *Store) freshL2(ctx context.Context, raw []byte, r *fillRead) (*l1Entry,
 // point, starts its background reload: refresh-ahead works whichever tier
 // answers, and with L1 disabled.
 func (s *Store) l2Hit(ctx context.Context, r *fillRead, e *l1Entry, cost int, now int64) {
+	if s.cacheL2Hit(r, e, cost, now) {
+		s.refreshAsync(ctx, r.key, r.id, r.o, r.load)
+	}
+}
+
+// cacheL2Hit counts a fresh L2 hit and fills L1 with it; it reports whether
+// the entry is past its refresh point.
+func (s *Store) cacheL2Hit(r *fillRead, e *l1Entry, cost int, now int64) (refresh bool) {
 	s.stats.l2Hits.Add(1)
-	refresh := e.refreshDue(r.o, now)
+	refresh = e.refreshDue(r.o, now)
 	if !s.fillL1(r.key, e, r.o, cost, r.t) {
 		s.stats.staleFills.Add(1)
 	}
-	if refresh {
-		s.refreshAsync(ctx, r.key, r.id, r.o, r.load)
-	}
+	return refresh
 }

@@ -12,7 +12,7 @@ import (
 // for one. An invalid id or a value the codec cannot encode is named in the
 // returned *BatchError and not written; so is an id whose Redis write
 // failed (it is dropped from L1). The other ids are written.
-func (g *Group[V]) SetMany(ctx context.Context, items map[string]V) error {
+func (g *Group[V]) SetMany(ctx context.Context, items map[string]V) (err error) {
 	if len(items) == 0 {
 		return nil
 	}
@@ -24,6 +24,8 @@ func (g *Group[V]) SetMany(ctx context.Context, items map[string]V) error {
 	if err != nil {
 		return err
 	}
+	ctx, sp := s.startSpan(ctx, OpSetMany, p.prefix)
+	defer func() { endSpan(sp, len(items), err) }()
 	var errs batchErrors
 	type write struct {
 		id, key string

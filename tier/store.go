@@ -120,6 +120,7 @@ func New(cfg *Config) (*Store, error) {
 	}
 	if cfg.Redis != nil {
 		s.l2 = &l2{rdb: cfg.Redis, timeout: cfg.L2Timeout, br: newBreaker(c, s.clock, &s.stats)}
+		s.l2.pipe = &l2Pipe{c: s.l2, bg: &s.bg}
 		if !cfg.DisableBus {
 			s.bus = newBus(s)
 		}
@@ -266,7 +267,9 @@ func (e *l1Entry) servableOnError(o *Options) bool {
 // failure is returned (and counted) and the key is dropped from L1, so that
 // the next read goes to the source. A fill in flight for key does not
 // overwrite what Set wrote.
-func (s *Store) Set(ctx context.Context, key string, value any, o *Options) error {
+func (s *Store) Set(ctx context.Context, key string, value any, o *Options) (err error) {
+	ctx, sp := s.startSpan(ctx, OpSet, key)
+	defer func() { endSpan(sp, 0, err) }()
 	if o == nil {
 		o = &defaultOptions
 	}
@@ -310,6 +313,7 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
+	ctx, sp := s.startSpan(ctx, OpDelete, keys[0])
 	s.stats.deletes.Add(uint64(len(keys)))
 	var err error
 	if s.l2 != nil {
@@ -323,6 +327,7 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 	if s.bus != nil {
 		s.bus.publish(keys...)
 	}
+	endSpan(sp, len(keys), err)
 	return err
 }
 
