@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -238,11 +239,14 @@ func TestDebugPage(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &snap); err != nil {
 		t.Fatalf("debug page JSON: %v\n%s", err, body)
 	}
-	if len(snap.Stores) != 1 || snap.Stores[0].Name != "proxy" || snap.Stores[0].Stats.L1Hits != 1 || snap.Stores[0].Stats.L2Misses != 1 {
-		t.Errorf("debug page JSON = %+v; want the Store proxy with 1 L1 hit and 1 L2 miss", snap.Stores)
+	// The hit is L1's once ristretto has applied the first read's set
+	// (asynchronous), else L2's.
+	if len(snap.Stores) != 1 || snap.Stores[0].Name != "proxy" || snap.Stores[0].Stats.L1Hits+snap.Stores[0].Stats.L2Hits != 1 || snap.Stores[0].Stats.L2Misses != 1 {
+		t.Fatalf("debug page JSON = %+v; want the Store proxy with 1 hit (L1 or L2) and 1 L2 miss", snap.Stores)
 	}
+	l1 := snap.Stores[0].Stats.L1Hits
 	page, _ := get(t, "http://"+debug+"/debug/tiercache")
-	for _, want := range []string{`<svg class="chart"`, `data-label="all reads (Store)" data-total="2"`, `data-tier="l1" data-count="1"`} {
+	for _, want := range []string{`<svg class="chart"`, `data-label="all reads (Store)" data-total="2"`, fmt.Sprintf(`data-tier="l1" data-count="%d"`, l1)} {
 		if !strings.Contains(page, want) {
 			t.Errorf("debug page lacks %s:\n%s", want, page)
 		}
