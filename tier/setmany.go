@@ -75,9 +75,9 @@ func (g *Group[V]) SetMany(ctx context.Context, items map[string]V) error {
 	}
 	for i, w := range writes {
 		if err := failed[i]; err != nil {
-			errs.add(w.id, err)
+			errs.add(w.id, s.remember(err, w.key))
 			s.l1.invalidate(w.key)
-		} else if g.o.L1TTL >= 0 {
+		} else if s.repairs.forget(w.key); g.o.L1TTL >= 0 {
 			s.l1.write(w.key, w.e, s.l1TTL(w.e, &g.o), int64(len(w.raw)))
 		} else {
 			s.l1.invalidate(w.key)
