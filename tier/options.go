@@ -88,13 +88,15 @@ type Options struct {
 	// stale entry at once instead of loading too. Zero turns it off.
 	SoftTimeout time.Duration
 	// FailSafeThrottle is how long no process reloads a key after a reload
-	// of its expired entry failed and the stale entry was served
-	// (StaleIfError): the failing process keeps the key's reload lock in
-	// Redis that long, and readers in every process serve the stale entry
-	// meanwhile (Result.Stale set). A write or delete of the key is not
-	// throttled: the next read takes what it wrote, or loads. Zero turns
-	// it off: each read past the stale entry's fresh time calls the loader
-	// (one at a time per process, or per fleet with SoftTimeout).
+	// failed while its stale entry was served: a reader's reload within
+	// StaleIfError, or a background one (StaleWhileRevalidate,
+	// RefreshAfter). The failing process keeps the key's reload lock in
+	// Redis that long, and readers in every process serve the entry
+	// meanwhile (stale ones with Result.Stale set). A write or delete of
+	// the key is not throttled: the next read takes what it wrote, or
+	// loads. Zero turns it off: each read past the stale entry's fresh
+	// time may call the loader again (one at a time per process, or per
+	// fleet with SoftTimeout).
 	FailSafeThrottle time.Duration
 	// RefreshAfter, between 0 and 1, is the fraction of TTL after which a
 	// read of a fresh entry returns it and starts one background reload

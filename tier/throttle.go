@@ -9,8 +9,9 @@ import (
 
 // The reload of an expired entry that may be served on error is guarded,
 // with Options.SoftTimeout or Options.FailSafeThrottle, by the key's reload
-// lock: the same Redis key (the entry's key and refreshLockSuffix) and token
-// as a background refresh's lock, so that a refresh and a reader's reload
+// lock: the lock a background refresh (stale-while-revalidate,
+// refresh-ahead) takes, the same Redis key (the entry's key and
+// refreshLockSuffix) and token, so that a refresh and a reader's reload
 // never load the same key at once either. The process that takes it loads;
 // the others serve the stale entry. A reload that fails keeps the lock for
 // FailSafeThrottle instead of releasing it, which is the throttle: until it
@@ -59,14 +60,12 @@ func (s *Store) endReload(ctx context.Context, r *fillRead) {
 		return
 	}
 	r.reloadLocked = false
-	lock, token := r.key+refreshLockSuffix, refreshToken(s.cfg.InstanceID)
-	var err error
-	if r.loadFailed && r.o.FailSafeThrottle > 0 {
-		_, err = s.l2.runScript(ctx, throttleLock, lock, token, strconv.FormatInt(max(r.o.FailSafeThrottle.Milliseconds(), 1), 10))
-	} else {
-		_, err = s.l2.delIfEquals(ctx, lock, token)
+	if !r.loadFailed || r.o.FailSafeThrottle <= 0 {
+		s.unlockRefresh(ctx, r.key)
+		return
 	}
-	if err != nil {
+	ms := strconv.FormatInt(max(r.o.FailSafeThrottle.Milliseconds(), 1), 10)
+	if _, err := s.l2.runScript(ctx, throttleLock, r.key+refreshLockSuffix, refreshToken(s.cfg.InstanceID), ms); err != nil {
 		s.l2Error(err) // the lock expires after FillLockTTL
 	}
 }
