@@ -11,7 +11,8 @@ import (
 // round trip per node (chunks of BatchChunk) and then to L1, as Set does
 // for one. An invalid id or a value the codec cannot encode is named in the
 // returned *BatchError and not written; so is an id whose Redis write
-// failed (it is dropped from L1). The other ids are written.
+// failed (it is dropped from L1 and remembered for repair, its error
+// wrapping ErrRepairPending, as with Set). The other ids are written.
 func (g *Group[V]) SetMany(ctx context.Context, items map[string]V) error {
 	if len(items) == 0 {
 		return nil
