@@ -48,11 +48,16 @@ type flight struct {
 // outcome after done is closed, and its stale entry through an atomic.
 func (s *Store) getShared(ctx context.Context, key, id string, o *Options, load Loader, stale *l1Entry) (Result, error) {
 	counted := false
-	var soft <-chan time.Time // fires once the soft timeout has passed
+	var softAt time.Time      // when the reader stops waiting for a load it can serve stale
+	var softTimer *time.Timer // made only once a wait begins: an L2 hit answers first
+	var soft <-chan time.Time // softTimer's channel until it fires
 	if o.SoftTimeout > 0 {
-		t := time.NewTimer(o.SoftTimeout)
-		defer t.Stop()
-		soft = t.C
+		softAt = time.Now().Add(o.SoftTimeout)
+		defer func() {
+			if softTimer != nil {
+				softTimer.Stop()
+			}
+		}()
 	}
 	for {
 		if s.closed.Load() {
@@ -74,6 +79,14 @@ func (s *Store) getShared(ctx context.Context, key, id string, o *Options, load 
 		}
 		if !follower {
 			s.lead(ctx, fillRead{key: key, id: id, o: o, load: load, flight: f}, f)
+		}
+		if softTimer == nil && !softAt.IsZero() {
+			select {
+			case <-f.done:
+			default:
+				softTimer = time.NewTimer(time.Until(softAt))
+				soft = softTimer.C
+			}
 		}
 	wait:
 		for {
