@@ -3,6 +3,7 @@ package tier
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -94,5 +95,55 @@ func TestRepairDropped(t *testing.T) {
 	}
 	if st := a.Stats(); st.RepairsQueued != 1 || st.RepairsDropped != 1 {
 		t.Errorf("repairs queued, dropped = %d, %d; want 1, 1", st.RepairsQueued, st.RepairsDropped)
+	}
+}
+
+// TestBreakerWaitsForRepairs: with writes waiting for repair, a successful
+// probe leaves the breaker half-open, refusing every call but the
+// repairer's, until the repairer reports the repairs replayed; without
+// any, the probe closes it at once.
+func TestBreakerWaitsForRepairs(t *testing.T) {
+	failure := errors.New("dial tcp 127.0.0.1:1: connect: connection refused")
+	bg := context.Background()
+	for _, pending := range []bool{false, true} {
+		t.Run(fmt.Sprintf("pending=%v", pending), func(t *testing.T) {
+			clk := newClock()
+			defer clk.close()
+			var reps repairs
+			reps.init(10)
+			if pending {
+				reps.keys["k"] = 1
+				reps.n.Store(1)
+			}
+			b := newBreaker(Config{BreakerFailures: 1, BreakerCooldown: 20 * time.Millisecond}, clk, &counters{})
+			b.repairs = &reps
+			b.allow()
+			b.record(bg, failure)
+			waitFor(t, b.allow) // the cooldown passed: this call is the probe
+			b.record(bg, nil)
+			if !pending {
+				if got := b.current(); got != BreakerClosed {
+					t.Fatalf("state after the probe = %v; want closed", got)
+				}
+				return
+			}
+			if got := b.current(); got != BreakerHalfOpen {
+				t.Fatalf("state after the probe = %v; want half-open while the repairs wait", got)
+			}
+			if b.allow() {
+				t.Error("allow() = true while the repairs wait")
+			}
+			if !b.allowRepair() {
+				t.Fatal("allowRepair() = false after a successful probe")
+			}
+			b.recordRepair(bg, nil)
+			if got := b.current(); got != BreakerHalfOpen {
+				t.Errorf("state after one replay = %v; want half-open until the repairer is done", got)
+			}
+			b.repaired()
+			if got := b.current(); got != BreakerClosed || !b.allow() {
+				t.Errorf("state after the repairs = %v; want closed", got)
+			}
+		})
 	}
 }

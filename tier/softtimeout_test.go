@@ -15,10 +15,14 @@ const softSlack = 400 * time.Millisecond
 // counts its calls.
 type heldLoader struct {
 	loader
-	started chan struct{} // closed at the first call
-	release chan struct{}
-	once    sync.Once
+	started  chan struct{} // closed at the first call
+	release  chan struct{}
+	once     sync.Once
+	released sync.Once
 }
+
+// unblock releases the loader's calls, now and to come (once).
+func (h *heldLoader) unblock() { h.released.Do(func() { close(h.release) }) }
 
 func newHeldLoader(v any) *heldLoader {
 	h := &heldLoader{started: make(chan struct{}), release: make(chan struct{})}
@@ -84,11 +88,9 @@ func TestSoftTimeoutServesStale(t *testing.T) {
 			writer.WaitL1()
 			time.Sleep(40 * time.Millisecond) // past its fresh time (no signal for time)
 			h := newHeldLoader("new")
-			var released sync.Once
-			release := func() { released.Do(func() { close(h.release) }) }
-			defer release()
+			defer h.unblock()
 
-			r, err := getWithin(t, reader, key, o, h.load, soft+softSlack, release)
+			r, err := getWithin(t, reader, key, o, h.load, soft+softSlack, h.unblock)
 			if err != nil || r.Value != "old" || !r.Stale || r.Tier != tier {
 				t.Fatalf("Get = %+v, %v; want \"old\" from %v, marked stale", r, err, tier)
 			}
@@ -96,7 +98,7 @@ func TestSoftTimeoutServesStale(t *testing.T) {
 			if got := reader.Stats().StaleServed; got != 1 {
 				t.Errorf("StaleServed = %d; want 1", got)
 			}
-			release()
+			h.unblock()
 			waitFor(t, func() bool {
 				r, err := reader.Get(ctx, key, o, h.load)
 				return err == nil && r.Value == "new" && !r.Stale
@@ -137,20 +139,18 @@ func TestSoftTimeoutOneLoadFleetWide(t *testing.T) {
 	b.WaitL1()
 	time.Sleep(40 * time.Millisecond) // past its fresh time (no signal for time)
 	h := newHeldLoader("new")
-	var released sync.Once
-	release := func() { released.Do(func() { close(h.release) }) }
-	defer release()
+	defer h.unblock()
 
-	r, err := getWithin(t, a, key, o, h.load, soft+softSlack, release)
+	r, err := getWithin(t, a, key, o, h.load, soft+softSlack, h.unblock)
 	if err != nil || r.Value != "old" || !r.Stale {
 		t.Fatalf("a.Get = %+v, %v; want \"old\", marked stale", r, err)
 	}
 	<-h.started
-	r, err = getWithin(t, b, key, o, h.load, soft+softSlack, release)
+	r, err = getWithin(t, b, key, o, h.load, soft+softSlack, h.unblock)
 	if err != nil || r.Value != "old" || !r.Stale {
 		t.Fatalf("b.Get = %+v, %v; want \"old\", marked stale", r, err)
 	}
-	release()
+	h.unblock()
 	for _, s := range []*Store{a, b} {
 		waitFor(t, func() bool {
 			r, err := s.Get(ctx, key, o, h.load)
