@@ -1,6 +1,11 @@
 package codec
 
-import "github.com/vmihailenco/msgpack/v5"
+import (
+	"bytes"
+	"sync"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
 
 // MsgPack is the default Codec, built on github.com/vmihailenco/msgpack/v5.
 // Struct fields added or removed between versions of a type decode without
@@ -25,9 +30,28 @@ func (MsgPack) Marshal(v any) ([]byte, error) {
 	return b, nil
 }
 
+// msgpackDecoder is a decoder and the reader it reads from, reused across
+// Unmarshal calls: msgpack.Unmarshal allocates a reader for every call.
+type msgpackDecoder struct {
+	r bytes.Reader
+	d *msgpack.Decoder
+}
+
+// msgpackDecoders holds idle msgpackDecoders.
+var msgpackDecoders = sync.Pool{New: func() any {
+	m := new(msgpackDecoder)
+	m.d = msgpack.NewDecoder(&m.r)
+	return m
+}}
+
 // Unmarshal decodes msgpack data into v, which must be a non-nil pointer.
 func (MsgPack) Unmarshal(data []byte, v any) error {
-	err := safely(func() error { return msgpack.Unmarshal(data, v) })
+	m := msgpackDecoders.Get().(*msgpackDecoder)
+	m.r.Reset(data)
+	m.d.Reset(&m.r) // as msgpack.Unmarshal does: default options
+	err := safely(func() error { return m.d.Decode(v) })
+	m.r.Reset(nil) // drop data
+	msgpackDecoders.Put(m)
 	if err != nil {
 		return decodeError("msgpack", v, err)
 	}

@@ -46,8 +46,8 @@ func (s *Store) getMany(ctx context.Context, items []batchItem, o *Options, load
 		}
 		return
 	}
-	var reads []fillRead
-	var led []*flight
+	reads := make([]fillRead, 0, len(items))
+	led := make([]*flight, 0, len(items))
 	s.flightMu.Lock()
 	for i := range items {
 		it := &items[i]
@@ -98,9 +98,9 @@ func (s *Store) getMany(ctx context.Context, items []batchItem, o *Options, load
 	}
 }
 
-// startLeadMany runs the flights of a batch on a goroutine of the Store's,
-// detached from the caller's cancellation (other readers may join them) and
-// bounded by LoadTimeout. The caller's deadline, if it has one, bounds the
+// startLeadMany runs the flights of a batch on a goroutine of the Store's
+// (on the caller's when its context never ends), detached from the caller's
+// cancellation (other readers may join them) and bounded by LoadTimeout. The caller's deadline, if it has one, bounds the
 // L2 reads and waits to half its remaining time, leaving the other half for
 // the load (a cache that cannot answer in time never fails a read the
 // source can serve).
@@ -115,14 +115,19 @@ func (s *Store) startLeadMany(ctx context.Context, reads []fillRead, led []*flig
 	if d, ok := ctx.Deadline(); ok {
 		until = time.Now().Add(time.Until(d) / 2)
 	}
-	go func() {
+	lead := func() {
 		defer s.bg.Done()
-		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.LoadTimeout)
+		lctx, cancel := s.bg.Detach(ctx, s.cfg.LoadTimeout)
 		defer cancel()
-		stop := context.AfterFunc(s.bg.Context(), cancel)
-		defer stop()
 		s.leadMany(lctx, reads, led, until, loadMany)
-	}()
+	}
+	if ctx.Done() == nil {
+		// The caller can never give up (context.Background and the
+		// like): it leads the batch itself and saves a goroutine hand-off.
+		lead()
+		return
+	}
+	go lead()
 }
 
 // leadMany runs the flights of a batch, as lead and fetch do for one key:
@@ -179,18 +184,26 @@ func (s *Store) leadMany(ctx context.Context, reads []fillRead, led []*flight, u
 	for i := range pending {
 		pending[i] = i
 	}
+	var due []refreshItem // L2 hits to reload in the background, together
+	defer func() {
+		if len(due) > 0 {
+			s.refreshManyAsync(ctx, due, o, reads[0].load, loadMany)
+		}
+	}()
 	for waits := 0; len(pending) > 0; {
 		keys := make([]string, len(pending))
-		leases := make([][]byte, len(pending))
+		mark := make([]bool, len(pending))
+		lease := s.newLease() // one for the round: the keys differ
 		for j, i := range pending {
 			keys[j] = reads[i].key
-			if !marking[i] {
-				leases[j] = s.newLease()
-			} else if wakes[i] == nil {
-				wakes[i] = s.waiters.add(keys[j])
+			if marking[i] {
+				mark[j] = true
+				if wakes[i] == nil {
+					wakes[i] = s.waiters.add(keys[j])
+				}
 			}
 		}
-		rds := s.l2.readMany(rctx, keys, leases, s.leaseTTLArg)
+		rds := s.l2.readMany(rctx, keys, lease, mark, s.leaseTTLArg)
 		var loads []batchLoad
 		var next, waiting []int
 		var l2err error
@@ -198,8 +211,8 @@ func (s *Store) leadMany(ctx context.Context, reads []fillRead, led []*flight, u
 		for j, i := range pending {
 			rd, r := rds[j], &reads[i]
 			if rd.err != nil {
-				if leases[j] != nil && mayHaveRun(rd.err) {
-					s.releaseLeaseLater(r.key, leases[j])
+				if !mark[j] && mayHaveRun(rd.err) {
+					s.releaseLeaseLater(r.key, lease)
 				}
 				l2err = rd.err
 				loads = append(loads, batchLoad{i: i}) // Redis failing: serve from the source
@@ -232,13 +245,15 @@ func (s *Store) leadMany(ctx context.Context, reads []fillRead, led []*flight, u
 					next = append(next, i)
 				}
 			case now.UnixNano() < e.freshUntil:
-				s.l2Hit(ctx, r, e, len(rd.raw), now.UnixNano())
+				if s.cacheL2Hit(r, e, len(rd.raw), now.UnixNano()) {
+					due = append(due, refreshItem{key: r.key, id: r.id})
+				}
 				s.l1.end(r.t)
 				s.complete(r.key, led[i], flightResult{entry: e, tier: TierL2}, nil, false)
 			case now.UnixNano() < e.freshUntil+int64(o.StaleWhileRevalidate):
 				s.stats.l2Hits.Add(1)
 				s.stats.staleServed.Add(1)
-				s.refreshAsync(ctx, r.key, r.id, o, r.load)
+				due = append(due, refreshItem{key: r.key, id: r.id})
 				s.l1.end(r.t)
 				s.complete(r.key, led[i], flightResult{entry: e, tier: TierL2, stale: true}, nil, false)
 			default:
@@ -306,35 +321,12 @@ wait:
 // value in L1 and answers its flight, then lands the L2 fills (lease fills
 // in one pipeline) and removes the flights from the table.
 func (s *Store) loadMany(ctx context.Context, reads []fillRead, led []*flight, loads []batchLoad, loadMany BatchLoader) {
-	ids := make([]string, len(loads))
-	for j, l := range loads {
-		ids[j] = reads[l.i].id
-	}
-	var vals map[string]any
-	var err error
-	if loadMany == nil {
-		err = ErrNoLoader
-	} else {
-		s.stats.loads.Add(uint64(len(ids)))
-		vals, err = loadMany(ctx, ids)
-	}
-	var per *BatchError
-	errors.As(err, &per)
+	vals, per, err := s.loadBatch(ctx, reads, loads, loadMany)
 	var fills []leaseFill
 	var filled []int
 	for _, l := range loads {
 		r, f := &reads[l.i], led[l.i]
-		v, found := vals[r.id]
-		var lerr error
-		switch {
-		case found:
-		case per != nil && per.Errs[r.id] != nil:
-			lerr = per.Errs[r.id]
-		case per == nil && err != nil:
-			lerr = err
-		default:
-			lerr = ErrNotFound
-		}
+		v, lerr := batchOutcome(vals, per, err, r.id)
 		res, fill, ferr := s.stage(ctx, r, l.lease, l.prev, v, lerr)
 		if fill == nil {
 			s.l1.end(r.t)
@@ -352,6 +344,51 @@ func (s *Store) loadMany(ctx context.Context, reads []fillRead, led []*flight, l
 		fills = append(fills, leaseFill{key: r.key, lease: fill.lease, raw: fill.raw, ttl: fill.ttl})
 		filled = append(filled, l.i)
 	}
+	s.landMany(ctx, reads, filled, fills)
+	for _, i := range filled {
+		s.l1.end(reads[i].t)
+		s.forget(reads[i].key, led[i])
+		s.fills.Done()
+	}
+}
+
+// loadBatch calls loadMany once for the ids of loads (counted as loads);
+// per is err as a *BatchError, when it is one.
+func (s *Store) loadBatch(ctx context.Context, reads []fillRead, loads []batchLoad, loadMany BatchLoader) (vals map[string]any, per *BatchError, err error) {
+	if loadMany == nil {
+		return nil, nil, ErrNoLoader
+	}
+	ids := make([]string, len(loads))
+	for j, l := range loads {
+		ids[j] = reads[l.i].id
+	}
+	s.stats.loads.Add(uint64(len(ids)))
+	vals, err = s.callBatchLoader(ctx, loadMany, ids)
+	errors.As(err, &per)
+	return vals, per, err
+}
+
+// batchOutcome is what a batch load says of id: its value, the error a
+// *BatchError names for it, the load's error when it failed as a whole, or
+// ErrNotFound when the source does not have it.
+func batchOutcome(vals map[string]any, per *BatchError, err error, id string) (any, error) {
+	if v, found := vals[id]; found {
+		return v, nil
+	}
+	switch {
+	case per != nil && per.Errs[id] != nil:
+		return nil, per.Errs[id]
+	case per == nil && err != nil:
+		return nil, err
+	}
+	return nil, ErrNotFound
+}
+
+// landMany runs the L2 fills of reads[filled] in pipelines (see
+// l2.fillMany): a refused fill means the key changed during the load, and
+// its staged L1 entry goes; a fill another process waited for is announced
+// on the bus, and this process's waiters are woken.
+func (s *Store) landMany(ctx context.Context, reads []fillRead, filled []int, fills []leaseFill) {
 	if len(fills) == 0 {
 		return
 	}
@@ -369,9 +406,7 @@ func (s *Store) loadMany(ctx context.Context, reads []fillRead, led []*flight, l
 		case ns[j] == 2:
 			announce = append(announce, r.key)
 		}
-		s.l1.end(r.t)
-		s.forget(r.key, led[i])
-		s.fills.Done()
+		s.waiters.wake(r.key)
 	}
 	if l2err != nil {
 		s.l2Error(l2err)

@@ -331,11 +331,12 @@ func (s *Store) readL2(ctx context.Context, r *fillRead) l2Read {
 
 // mayHaveRun reports whether a failed Redis call may still have run: not
 // when the breaker refused it, the caller had given up before it was sent,
-// or no connection could be made.
+// it waited out its time in the read pipe's queue, or no connection could
+// be made.
 func mayHaveRun(err error) bool {
 	var op *net.OpError
 	switch {
-	case errors.Is(err, ErrBreakerOpen), errors.Is(err, context.Canceled):
+	case errors.Is(err, ErrBreakerOpen), errors.Is(err, context.Canceled), errors.Is(err, errUnsent):
 		return false
 	case errors.As(err, &op) && op.Op == "dial":
 		return false
@@ -364,12 +365,18 @@ func (s *Store) freshL2(ctx context.Context, raw []byte, r *fillRead) (e *l1Entr
 // point, starts its background reload: refresh-ahead works whichever tier
 // answers, and with L1 disabled.
 func (s *Store) l2Hit(ctx context.Context, r *fillRead, e *l1Entry, cost int, now int64) {
+	if s.cacheL2Hit(r, e, cost, now) {
+		s.refreshAsync(ctx, r.key, r.id, r.o, r.load)
+	}
+}
+
+// cacheL2Hit counts a fresh L2 hit and fills L1 with it; it reports whether
+// the entry is past its refresh point.
+func (s *Store) cacheL2Hit(r *fillRead, e *l1Entry, cost int, now int64) (refresh bool) {
 	s.stats.l2Hits.Add(1)
-	refresh := e.refreshDue(r.o, now)
+	refresh = e.refreshDue(r.o, now)
 	if !s.fillL1(r.key, e, r.o, cost, r.t) {
 		s.stats.staleFills.Add(1)
 	}
-	if refresh {
-		s.refreshAsync(ctx, r.key, r.id, r.o, r.load)
-	}
+	return refresh
 }

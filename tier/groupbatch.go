@@ -25,6 +25,9 @@ const BatchLoadConcurrency = 16
 // waited for (bounded by Config.FillWait and half the caller's remaining
 // time), then read again together. Ids already being read in this process,
 // by Get or another GetMany, join that read. Duplicate ids are read once.
+// Entries due for refresh-ahead, or served stale within
+// StaleWhileRevalidate, are answered at once and reloaded in the background
+// together: one batch load for all of them, once across the fleet.
 //
 // Ids that could not be served (an invalid id, a load error, the caller's
 // context ending) are absent from the map and named, with their errors, in
@@ -47,6 +50,7 @@ func (g *Group[V]) GetMany(ctx context.Context, ids []string) (map[string]V, err
 	var errs batchErrors
 	var items []batchItem
 	var seen map[string]struct{} // the ids past L1, allocated on the first
+	var due []refreshItem        // answered from L1, to reload in the background
 	for _, id := range ids {
 		if g.o.L1TTL >= 0 {
 			if v, _, err, hit := g.l1Hit(p, id); hit {
@@ -62,7 +66,8 @@ func (g *Group[V]) GetMany(ctx context.Context, ids []string) (map[string]V, err
 			continue
 		}
 		if seen == nil {
-			seen = make(map[string]struct{})
+			seen = make(map[string]struct{}, len(ids))
+			items = make([]batchItem, 0, len(ids))
 		}
 		if _, dup := seen[id]; dup {
 			continue
@@ -73,10 +78,17 @@ func (g *Group[V]) GetMany(ctx context.Context, ids []string) (map[string]V, err
 			if e, ok := g.s.l1.getKey(key); ok {
 				now := time.Now().UnixNano()
 				if now < e.expiresAt && now < e.freshUntil+int64(g.o.StaleWhileRevalidate) {
-					// Due for refresh-ahead or servable stale: the single
-					// path answers from L1 and reloads in the background.
-					r, err := g.s.getDue(ctx, key, id, &g.o, g.load, e)
+					// Due for refresh-ahead, or servable stale: answered
+					// from L1, reloaded in the background with the other
+					// ids of the batch that are due.
+					stale := now >= e.freshUntil
+					g.s.stats.l1Hits.Add(1)
+					if stale {
+						g.s.stats.staleServed.Add(1)
+					}
+					r, err := e.answer(TierL1, stale)
 					g.put(out, &errs, id, r, err)
+					due = append(due, refreshItem{key: key, id: id})
 					continue
 				}
 				if now < e.staleUntil {
@@ -85,6 +97,9 @@ func (g *Group[V]) GetMany(ctx context.Context, ids []string) (map[string]V, err
 			}
 		}
 		items = append(items, it)
+	}
+	if len(due) > 0 {
+		g.s.refreshManyAsync(ctx, due, &g.o, g.load, g.loadMany)
 	}
 	if len(items) > 0 {
 		g.s.getMany(ctx, items, &g.o, g.load, g.loadMany)
@@ -132,7 +147,7 @@ func (g *Group[V]) uncachedMany(ctx context.Context, ids []string, out map[strin
 		}
 		valid = append(valid, id)
 	}
-	vals, err := g.loadMany(ctx, valid)
+	vals, err := g.s.callBatchLoader(ctx, g.loadMany, valid)
 	var per *BatchError
 	errors.As(err, &per)
 	for _, id := range valid {
@@ -148,6 +163,13 @@ func (g *Group[V]) uncachedMany(ctx context.Context, ids []string, out map[strin
 		}
 	}
 	return out, errs.err()
+}
+
+// loadOne calls one for id; a panic in it (on a goroutine of the batch's)
+// becomes the id's error, wrapping ErrPanic.
+func loadOne[V any](ctx context.Context, one func(context.Context, string) (V, error), id string) (v V, err error) {
+	defer recoverInto(&err)
+	return one(ctx, id)
 }
 
 // batchLoaderOf adapts a Group's loaders to a BatchLoader: many, else one
@@ -173,7 +195,7 @@ func batchLoaderOf[V any](many func(context.Context, []string) (map[string]V, er
 			eg.SetLimit(BatchLoadConcurrency)
 			for _, id := range ids {
 				eg.Go(func() error {
-					v, err := one(ctx, id)
+					v, err := loadOne(ctx, one, id)
 					mu.Lock()
 					defer mu.Unlock()
 					switch {

@@ -90,6 +90,23 @@ type l2 struct {
 	rdb     redis.UniversalClient
 	timeout time.Duration
 	br      *breaker
+	pipe    *l2Pipe // nil: every read is sent on its own
+}
+
+// read sends a single-key read command, through the pipe when there is one.
+func (c *l2) read(ctx context.Context, cmd redis.Cmder) error {
+	if c.pipe != nil {
+		return c.pipe.do(ctx, cmd)
+	}
+	return c.process(ctx, cmd)
+}
+
+// process sends cmd on its own, through call.
+func (c *l2) process(ctx context.Context, cmd redis.Cmder) error {
+	return c.call(ctx, func(ctx context.Context) error {
+		_ = c.rdb.Process(ctx, cmd)
+		return cmd.Err()
+	})
 }
 
 // call runs fn with the call's deadline, unless the breaker is open, and
@@ -122,12 +139,11 @@ func (c *l2) call(ctx context.Context, fn func(ctx context.Context) error) error
 }
 
 // get returns the raw entry, or nil and no error when the key is absent.
+// Concurrent reads share pipelines (see l2Pipe).
 func (c *l2) get(ctx context.Context, key string) ([]byte, error) {
-	var b []byte
-	err := c.call(ctx, func(ctx context.Context) (err error) {
-		b, err = c.rdb.Get(ctx, key).Bytes()
-		return err
-	})
+	cmd := redis.NewStringCmd(ctx, "get", key)
+	err := c.read(ctx, cmd)
+	b, _ := cmd.Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}
@@ -154,13 +170,11 @@ func (c *l2) set(ctx context.Context, key string, raw []byte, ttl time.Duration)
 // Redis at maxmemory with the noeviction policy refuses it (OOM), and such
 // reads are answered by the loader and counted as L2 errors; a cache Redis
 // runs an eviction policy.
+// Concurrent reads share pipelines (see l2Pipe).
 func (c *l2) getOrLease(ctx context.Context, key string, lease []byte, ttlArg any) (raw []byte, won bool, err error) {
-	err = c.call(ctx, func(ctx context.Context) error {
-		cmd := redis.NewStringCmd(ctx, "set", key, lease, "nx", "get", "px", ttlArg)
-		_ = c.rdb.Process(ctx, cmd)
-		raw, err = cmd.Bytes()
-		return err
-	})
+	cmd := redis.NewStringCmd(ctx, "set", key, lease, "nx", "get", "px", ttlArg)
+	err = c.read(ctx, cmd)
+	raw, _ = cmd.Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, true, nil
 	}
@@ -261,8 +275,13 @@ func (c *l2) markWaited(ctx context.Context, key string) ([]byte, error) {
 }
 
 func (c *l2) fillIfUnchanged(ctx context.Context, key string, prev, raw []byte, ttl time.Duration) (bool, error) {
-	sum := sha1.Sum(prev)
-	return c.runScript(ctx, fillIfUnchanged, key, hex.EncodeToString(sum[:]), raw, ttl.Milliseconds())
+	return c.runScript(ctx, fillIfUnchanged, key, sha1Hex(prev), raw, ttl.Milliseconds())
+}
+
+// sha1Hex is the digest fillIfUnchanged compares an entry by.
+func sha1Hex(raw []byte) string {
+	sum := sha1.Sum(raw)
+	return hex.EncodeToString(sum[:])
 }
 
 func (c *l2) delIfEquals(ctx context.Context, key string, want []byte) (bool, error) {
@@ -275,8 +294,9 @@ func (c *l2) delIfEquals(ctx context.Context, key string, want []byte) (bool, er
 // end of the life it declares (FillLockTTL later).
 func (s *Store) newLease() []byte {
 	now := time.Now()
-	token := binary.BigEndian.AppendUint64(s.leasePrefix[:len(s.leasePrefix):len(s.leasePrefix)], s.leaseSeq.Add(1))
-	return appendEnvelope(make([]byte, 0, envelopeV1HeaderSize+len(token)), envelope{format: envelopeV1, flags: flagLease, createdAt: now, freshUntil: now.Add(s.cfg.FillLockTTL), payload: token})
+	b := make([]byte, 0, envelopeV1HeaderSize+len(s.leasePrefix)+8)
+	b = appendEnvelope(b, envelope{format: envelopeV1, flags: flagLease, createdAt: now, freshUntil: now.Add(s.cfg.FillLockTTL), payload: s.leasePrefix})
+	return binary.BigEndian.AppendUint64(b, s.leaseSeq.Add(1)) // the token: prefix and counter
 }
 
 // newToken returns 16 random bytes for a lease or a lock.

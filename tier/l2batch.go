@@ -70,13 +70,15 @@ func (c *l2) pipeline(ctx context.Context, what string, n int, build func(p redi
 	return cmds, errs
 }
 
-// readMany reads keys in pipelines: key i with a lease (leases[i] not nil)
-// by SET NX GET, as getOrLease does, else by the markWaited script. It
-// returns one l2Read per key, whose lease is leases[i] when it was stored.
-func (c *l2) readMany(ctx context.Context, keys []string, leases [][]byte, ttlArg any) []l2Read {
+// readMany reads keys in pipelines: key i by SET NX GET with lease, as
+// getOrLease does, or, when mark[i] is set (mark may be nil), by the
+// markWaited script. One lease serves the whole batch: the keys differ. It
+// returns one l2Read per key, whose lease is lease when it was stored.
+func (c *l2) readMany(ctx context.Context, keys []string, lease []byte, mark []bool, ttlArg any) []l2Read {
+	var leaseArg any = lease // boxed once for every command
 	cmds, errs := c.pipeline(ctx, "batch read", len(keys), func(p redis.Pipeliner, i int, eval bool) redis.Cmder {
-		if leases[i] != nil {
-			cmd := redis.NewStringCmd(ctx, "set", keys[i], leases[i], "nx", "get", "px", ttlArg)
+		if mark == nil || !mark[i] {
+			cmd := redis.NewStringCmd(ctx, "set", keys[i], leaseArg, "nx", "get", "px", ttlArg)
 			_ = p.Process(ctx, cmd)
 			return cmd
 		}
@@ -89,7 +91,9 @@ func (c *l2) readMany(ctx context.Context, keys []string, leases [][]byte, ttlAr
 	for i := range keys {
 		switch err := errs[i]; {
 		case errors.Is(err, redis.Nil):
-			out[i].lease = leases[i] // SET NX stored the lease; a mark found nothing
+			if mark == nil || !mark[i] {
+				out[i].lease = lease // SET NX stored the lease; a mark found nothing
+			}
 		case err != nil:
 			out[i].err = err
 		default:
@@ -105,24 +109,30 @@ func (c *l2) readMany(ctx context.Context, keys []string, leases [][]byte, ttlAr
 	return out
 }
 
-// leaseFill is one lease-checked L2 fill of a batch.
+// leaseFill is one checked L2 fill of a batch: it replaces lease, or, with
+// no lease, the entry prev a reload started from.
 type leaseFill struct {
 	key   string
 	lease []byte
+	prev  *staleL2
 	raw   []byte
 	ttl   time.Duration
 }
 
-// fillMany runs fillIfLease for every fill in pipelines. It returns the
-// script's answer per fill (0 refused, 1 filled, 2 filled and waited for)
-// and the error per fill.
+// fillMany runs fillIfLease (fillIfUnchanged for a fill without a lease)
+// for every fill in pipelines. It returns the script's answer per fill (0
+// refused, 1 filled, 2 filled and waited for) and the error per fill.
 func (c *l2) fillMany(ctx context.Context, fills []leaseFill) ([]int64, []error) {
 	cmds, errs := c.pipeline(ctx, "batch fill", len(fills), func(p redis.Pipeliner, i int, eval bool) redis.Cmder {
 		f := &fills[i]
-		if eval {
-			return fillIfLease.Eval(ctx, p, []string{f.key}, f.lease, f.raw, f.ttl.Milliseconds())
+		script, args := fillIfLease, []any{f.lease, f.raw, f.ttl.Milliseconds()}
+		if f.lease == nil {
+			script, args = fillIfUnchanged, []any{sha1Hex(f.prev.raw), f.raw, f.ttl.Milliseconds()}
 		}
-		return fillIfLease.EvalSha(ctx, p, []string{f.key}, f.lease, f.raw, f.ttl.Milliseconds())
+		if eval {
+			return script.Eval(ctx, p, []string{f.key}, args...)
+		}
+		return script.EvalSha(ctx, p, []string{f.key}, args...)
 	})
 	ns := make([]int64, len(fills))
 	for i := range fills {

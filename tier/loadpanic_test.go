@@ -145,3 +145,74 @@ func TestBackgroundReloadPanic(t *testing.T) {
 		})
 	}
 }
+
+// TestBatchLoaderPanic: a panic in a batch load (a LoadMany, or one of the
+// single Loads GetMany runs concurrently without one) never crashes the
+// process, whatever the caller's context: the ids it was loading come back
+// as errors wrapping ErrPanic, named in a *BatchError, the other ids are
+// served, and the panics are counted and logged.
+func TestBatchLoaderPanic(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		single   bool // Load run concurrently, no LoadMany
+		deadline bool
+	}{
+		{"LoadMany/background", false, false},
+		{"LoadMany/deadline", false, true},
+		{"Load/background", true, false},
+		{"Load/deadline", true, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var out syncBuffer
+			s := newStore(t, Config{Logger: slog.New(slog.NewTextHandler(&out, nil))})
+			ok, bad := testKey(t)+"ok", testKey(t)+"bad"
+			cfg := GroupConfig[string]{Namespace: batchNamespace(), Entity: "e"}
+			if c.single {
+				cfg.Load = func(_ context.Context, id string) (string, error) {
+					if id == bad {
+						panic("boom in Load")
+					}
+					return "v-" + id, nil
+				}
+			} else {
+				cfg.LoadMany = func(_ context.Context, ids []string) (map[string]string, error) {
+					for _, id := range ids {
+						if id == bad {
+							panic("boom in LoadMany")
+						}
+					}
+					out := map[string]string{}
+					for _, id := range ids {
+						out[id] = "v-" + id
+					}
+					return out, nil
+				}
+			}
+			g, err := NewGroup(s, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			if c.deadline {
+				ctx = ctxT(t)
+			}
+			got, err := g.GetMany(ctx, []string{ok, bad})
+			var be *BatchError
+			if !errors.As(err, &be) || !errors.Is(be.Errs[bad], ErrPanic) || !strings.Contains(be.Errs[bad].Error(), "boom") {
+				t.Fatalf("GetMany error = %v; want a *BatchError naming %q with ErrPanic", err, bad)
+			}
+			if _, served := got[bad]; served {
+				t.Errorf("GetMany served %q, whose load panicked", bad)
+			}
+			if c.single && got[ok] != "v-"+ok {
+				t.Errorf("GetMany[%q] = %q; want %q (its own load did not panic)", ok, got[ok], "v-"+ok)
+			}
+			if n := s.Stats().LoadPanics; n != 1 {
+				t.Errorf("Stats.LoadPanics = %d; want 1", n)
+			}
+			if !strings.Contains(out.String(), "boom") {
+				t.Errorf("log = %q; want the panic reported", out.String())
+			}
+		})
+	}
+}

@@ -122,6 +122,7 @@ func New(cfg *Config) (*Store, error) {
 	if cfg.Redis != nil {
 		s.l2 = &l2{rdb: cfg.Redis, timeout: cfg.L2Timeout, br: newBreaker(c, s.clock, &s.stats)}
 		s.l2.br.repairs = &s.repairs
+		s.l2.pipe = &l2Pipe{c: s.l2, bg: &s.bg}
 		if !cfg.DisableBus {
 			s.bus = newBus(s)
 		}
