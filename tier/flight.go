@@ -171,8 +171,8 @@ func (s *Store) lead(ctx context.Context, r fillRead, f *flight) {
 			}
 			if e != nil && r.o.SoftTimeout > 0 && e.servableOnError(r.o) {
 				// Offered before the reload starts, so that the soft
-				// timeout finds it; unless a write made it older than
-				// the write meanwhile (see forgetFlights).
+				// timeout finds it; withdrawn if a write of the key came
+				// meanwhile (see forgetFlights).
 				f.stale.Store(e)
 				if !s.l1.current(r.t) {
 					f.stale.CompareAndSwap(e, nil)

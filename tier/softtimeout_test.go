@@ -38,6 +38,16 @@ func newHeldLoader(v any) *heldLoader {
 	return h
 }
 
+// started waits until h has been called.
+func started(t *testing.T, h *heldLoader) {
+	t.Helper()
+	select {
+	case <-h.started:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the loader was not called within 5s")
+	}
+}
+
 // getWithin runs s.Get with context.Background and returns its outcome, or
 // fails the test if it takes longer than limit (then it waits for the Get,
 // which ends once the loader is released).
@@ -94,7 +104,7 @@ func TestSoftTimeoutServesStale(t *testing.T) {
 			if err != nil || r.Value != "old" || !r.Stale || r.Tier != tier {
 				t.Fatalf("Get = %+v, %v; want \"old\" from %v, marked stale", r, err, tier)
 			}
-			<-h.started // the reload runs on
+			started(t, h) // the reload runs on
 			if got := reader.Stats().StaleServed; got != 1 {
 				t.Errorf("StaleServed = %d; want 1", got)
 			}
@@ -145,7 +155,7 @@ func TestSoftTimeoutOneLoadFleetWide(t *testing.T) {
 	if err != nil || r.Value != "old" || !r.Stale {
 		t.Fatalf("a.Get = %+v, %v; want \"old\", marked stale", r, err)
 	}
-	<-h.started
+	started(t, h)
 	r, err = getWithin(t, b, key, o, h.load, soft+softSlack, h.unblock)
 	if err != nil || r.Value != "old" || !r.Stale {
 		t.Fatalf("b.Get = %+v, %v; want \"old\", marked stale", r, err)
