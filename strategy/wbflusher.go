@@ -89,6 +89,7 @@ func (w *WriteBehind[V]) writeBatch(batch []*wbOp[V]) {
 	w.batches.Add(1)
 	ctx, cancel := w.callCtx()
 	defer cancel()
+	ctx, sp := w.startFlush(ctx, len(batch))
 	errs := make([]error, len(batch))
 	var sets []int
 	for i, op := range batch {
@@ -113,6 +114,35 @@ func (w *WriteBehind[V]) writeBatch(batch []*wbOp[V]) {
 		}
 	}
 	w.settle(batch, errs)
+	endFlush(sp, errs)
+}
+
+// startFlush starts the span of a batch of n writes when the Store traces
+// (see tier.Tracer); the span is nil otherwise. A flush has no caller: its
+// span is a root, and the source's writers run under it.
+func (w *WriteBehind[V]) startFlush(ctx context.Context, n int) (context.Context, tier.Span) {
+	t := w.b.store.Tracer()
+	if t == nil {
+		return ctx, nil
+	}
+	ctx, sp := t.Start(ctx, tier.OpFlush, w.b.ns.Prefix()+w.b.entity+":")
+	sp.SetCount(n)
+	return ctx, sp
+}
+
+// endFlush ends a flush's span, unless it is nil, with the first error of
+// the batch's writes, if any.
+func endFlush(sp tier.Span, errs []error) {
+	if sp == nil {
+		return
+	}
+	for _, err := range errs {
+		if err != nil {
+			sp.End(tier.OutcomeError, err)
+			return
+		}
+	}
+	sp.End(tier.OutcomeOK, nil)
 }
 
 // settle records a batch's outcome (see wbQueue.settle) and does what it

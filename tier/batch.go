@@ -131,8 +131,8 @@ func (s *Store) startLeadMany(ctx context.Context, reads []fillRead, led []*flig
 }
 
 // leadMany runs the flights of a batch, as lead and fetch do for one key:
-// one pipelined L2 read of every key, which takes the fill leases of the
-// missing ones (SET NX GET, as single reads do); one batch load of the ids
+// one pipelined GET of every key; one pipeline taking the fill leases of
+// the missing ones (SET NX GET, as single reads do); one batch load of the ids
 // whose lease it won (and of those L2 cannot serve); for the keys whose
 // lease another process holds, marks and waits (bounded by FillWait and
 // until), then reads them again in one pipeline. Loaded values are staged
@@ -171,7 +171,13 @@ func (s *Store) leadMany(ctx context.Context, reads []fillRead, led []*flight, u
 		deadline = until
 	}
 	o := reads[0].o
-	marking := make([]bool, len(reads)) // the next read marks a lease instead of taking one
+	// How the next round reads each key: a first plain GET; a lease for the
+	// keys it found missing; a mark for the keys another process's lease
+	// holds.
+	kinds := make([]readKind, len(reads))
+	for i := range kinds {
+		kinds[i] = readPeek
+	}
 	wakes := make([]chan struct{}, len(reads))
 	defer func() {
 		for i, ch := range wakes {
@@ -192,18 +198,18 @@ func (s *Store) leadMany(ctx context.Context, reads []fillRead, led []*flight, u
 	}()
 	for waits := 0; len(pending) > 0; {
 		keys := make([]string, len(pending))
-		mark := make([]bool, len(pending))
-		lease := s.newLease() // one for the round: the keys differ
+		round := make([]readKind, len(pending))
+		var lease []byte
 		for j, i := range pending {
-			keys[j] = reads[i].key
-			if marking[i] {
-				mark[j] = true
-				if wakes[i] == nil {
-					wakes[i] = s.waiters.add(keys[j])
-				}
+			keys[j], round[j] = reads[i].key, kinds[i]
+			switch {
+			case kinds[i] == readLease && lease == nil:
+				lease = s.newLease() // one for the round: the keys differ
+			case kinds[i] == readMark && wakes[i] == nil:
+				wakes[i] = s.waiters.add(keys[j])
 			}
 		}
-		rds := s.l2.readMany(rctx, keys, lease, mark, s.leaseTTLArg)
+		rds := s.l2.readMany(rctx, keys, lease, round, s.leaseTTLArg)
 		var loads []batchLoad
 		var next, waiting []int
 		var l2err error
@@ -211,7 +217,7 @@ func (s *Store) leadMany(ctx context.Context, reads []fillRead, led []*flight, u
 		for j, i := range pending {
 			rd, r := rds[j], &reads[i]
 			if rd.err != nil {
-				if !mark[j] && mayHaveRun(rd.err) {
+				if round[j] == readLease && mayHaveRun(rd.err) {
 					s.releaseLeaseLater(r.key, lease)
 				}
 				l2err = rd.err
@@ -219,8 +225,10 @@ func (s *Store) leadMany(ctx context.Context, reads []fillRead, led []*flight, u
 				continue
 			}
 			if rd.raw == nil {
-				if marking[i] {
-					marking[i] = false // the lease is gone: try to take it
+				if round[j] != readLease {
+					// Missing, or the lease marked is gone: take the
+					// lease in the next round.
+					kinds[i] = readLease
 					next = append(next, i)
 					continue
 				}
@@ -237,8 +245,8 @@ func (s *Store) leadMany(ctx context.Context, reads []fillRead, led []*flight, u
 				switch {
 				case s.cfg.FillWait < 0 || !now.Before(deadline):
 					loads = append(loads, batchLoad{i: i}) // fill lock off, or holder too slow: load, do not fill
-				case !marking[i]:
-					marking[i] = true // mark it before waiting
+				case kinds[i] != readMark:
+					kinds[i] = readMark // mark it before waiting
 					next = append(next, i)
 				default:
 					waiting = append(waiting, i)

@@ -145,6 +145,11 @@ type Config struct {
 	// observability adapters provide hooks. Nil means reads are not timed:
 	// the L1 hit path then reads no clock.
 	ObserveRead func(t Tier, d time.Duration)
+
+	// Tracer, when set, starts a span for every read that leaves L1 and
+	// every write (see Tracer; package tierotel provides one for
+	// OpenTelemetry). An L1 hit is never traced. Nil means no tracing.
+	Tracer Tracer
 }
 
 func (c Config) withDefaults() (Config, error) {

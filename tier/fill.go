@@ -196,7 +196,9 @@ func (s *Store) loadAndStage(ctx context.Context, r *fillRead, lease []byte, pre
 		return flightResult{}, nil, ErrNoLoader
 	}
 	s.stats.loads.Add(1)
-	v, err := s.callLoader(ctx, r.load, r.key, r.id)
+	lctx, sp := s.startSpan(ctx, OpLoad, r.key)
+	v, err := s.callLoader(lctx, r.load, r.key, r.id)
+	endSpan(sp, 0, err)
 	return s.stage(ctx, r, lease, prev, v, err)
 }
 
@@ -247,6 +249,7 @@ func (s *Store) stage(ctx context.Context, r *fillRead, lease []byte, prev *stal
 // is older than that write. A lease fill that another process marked as
 // waited for is announced on the bus, which wakes that process.
 func (s *Store) land(ctx context.Context, r *fillRead, fill *l2Fill) {
+	ctx, sp := s.startSpan(ctx, OpL2Fill, r.key)
 	var accepted, waited bool
 	var err error
 	if fill.lease != nil {
@@ -264,6 +267,7 @@ func (s *Store) land(ctx context.Context, r *fillRead, fill *l2Fill) {
 		s.bus.publish(r.key)
 	}
 	s.waiters.wake(r.key) // a flight of this process that met this lease
+	endFill(sp, accepted, err)
 }
 
 // takeExpiredLease replaces the expired lease old with a new lease of this

@@ -46,7 +46,9 @@ type flight struct {
 // lead); everything after that runs on a goroutine of the Store's, which
 // owns the read's state. The reader only waits: it reads the flight's
 // outcome after done is closed, and its stale entry through an atomic.
-func (s *Store) getShared(ctx context.Context, key, id string, o *Options, load Loader, stale *l1Entry) (Result, error) {
+func (s *Store) getShared(ctx context.Context, key, id string, o *Options, load Loader, stale *l1Entry) (r Result, err error) {
+	ctx, sp := s.startSpan(ctx, OpGet, key)
+	defer endRead(sp, &r, &err)
 	counted := false
 	var softAt time.Time      // when the reader stops waiting for a load it can serve stale
 	var softTimer *time.Timer // made only once a wait begins: an L2 hit answers first
@@ -310,7 +312,9 @@ type l2Read struct {
 // readL2 reads key for r: with a loader, the read takes the key's fill lease
 // when the key is missing (one command); without one (a peek), it only
 // reads.
-func (s *Store) readL2(ctx context.Context, r *fillRead) l2Read {
+func (s *Store) readL2(ctx context.Context, r *fillRead) (rd l2Read) {
+	ctx, sp := s.startSpan(ctx, OpL2Read, r.key)
+	defer endL2Read(sp, &rd)
 	if r.load == nil {
 		raw, err := s.l2.get(ctx, r.key)
 		return l2Read{raw: raw, err: err}

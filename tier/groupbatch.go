@@ -17,8 +17,8 @@ const BatchLoadConcurrency = 16
 // the source does not have are absent from it (and cached as negative
 // entries, as Get does). Fresh L1 entries answer first (allocating nothing
 // but the map); the rest are read from Redis in one pipelined round trip
-// per node (in chunks of BatchChunk keys), taking the fill leases of the
-// missing keys in the same round trip; the ids whose lease this process won
+// per node (in chunks of BatchChunk keys), then the fill leases of the
+// missing keys in one more; the ids whose lease this process won
 // are loaded with one batch load (GroupConfig.LoadMany), staged in L1 and
 // returned, and their L2 fills follow in one pipeline, each refused if the
 // key was written meanwhile. Ids whose lease another process holds are
@@ -102,10 +102,12 @@ func (g *Group[V]) GetMany(ctx context.Context, ids []string) (map[string]V, err
 		g.s.refreshManyAsync(ctx, due, &g.o, g.load, g.loadMany)
 	}
 	if len(items) > 0 {
+		ctx, sp := g.s.startSpan(ctx, OpGetMany, p.prefix)
 		g.s.getMany(ctx, items, &g.o, g.load, g.loadMany)
 		for i := range items {
 			g.put(out, &errs, items[i].id, items[i].res, items[i].err)
 		}
+		endGetMany(sp, items)
 	}
 	return out, errs.err()
 }

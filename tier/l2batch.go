@@ -70,29 +70,46 @@ func (c *l2) pipeline(ctx context.Context, what string, n int, build func(p redi
 	return cmds, errs
 }
 
-// readMany reads keys in pipelines: key i by SET NX GET with lease, as
-// getOrLease does, or, when mark[i] is set (mark may be nil), by the
-// markWaited script. One lease serves the whole batch: the keys differ. It
-// returns one l2Read per key, whose lease is lease when it was stored.
-func (c *l2) readMany(ctx context.Context, keys []string, lease []byte, mark []bool, ttlArg any) []l2Read {
+// readKind is how a batch reads one key.
+type readKind uint8
+
+const (
+	readLease readKind = iota // SET NX GET: read, and take the fill lease of a missing key
+	readPeek                  // GET: read only
+	readMark                  // the markWaited script: read, and mark another process's lease
+)
+
+// readMany reads keys in pipelines, key i as kinds[i] says (kinds nil: all
+// readLease). One lease serves the whole batch: the keys differ. It returns
+// one l2Read per key, whose lease is lease when it was stored.
+func (c *l2) readMany(ctx context.Context, keys []string, lease []byte, kinds []readKind, ttlArg any) []l2Read {
 	var leaseArg any = lease // boxed once for every command
+	kind := func(i int) readKind {
+		if kinds == nil {
+			return readLease
+		}
+		return kinds[i]
+	}
 	cmds, errs := c.pipeline(ctx, "batch read", len(keys), func(p redis.Pipeliner, i int, eval bool) redis.Cmder {
-		if mark == nil || !mark[i] {
-			cmd := redis.NewStringCmd(ctx, "set", keys[i], leaseArg, "nx", "get", "px", ttlArg)
-			_ = p.Process(ctx, cmd)
-			return cmd
+		switch kind(i) {
+		case readPeek:
+			return p.Get(ctx, keys[i])
+		case readMark:
+			if eval {
+				return markWaited.Eval(ctx, p, []string{keys[i]})
+			}
+			return markWaited.EvalSha(ctx, p, []string{keys[i]})
 		}
-		if eval {
-			return markWaited.Eval(ctx, p, []string{keys[i]})
-		}
-		return markWaited.EvalSha(ctx, p, []string{keys[i]})
+		cmd := redis.NewStringCmd(ctx, "set", keys[i], leaseArg, "nx", "get", "px", ttlArg)
+		_ = p.Process(ctx, cmd)
+		return cmd
 	})
 	out := make([]l2Read, len(keys))
 	for i := range keys {
 		switch err := errs[i]; {
 		case errors.Is(err, redis.Nil):
-			if mark == nil || !mark[i] {
-				out[i].lease = lease // SET NX stored the lease; a mark found nothing
+			if kind(i) == readLease {
+				out[i].lease = lease // SET NX stored the lease; a GET or a mark found nothing
 			}
 		case err != nil:
 			out[i].err = err

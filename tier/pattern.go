@@ -38,6 +38,7 @@ func (s *Store) DeletePattern(ctx context.Context, pattern string) (int64, error
 	if s.closed.Load() {
 		return 0, ErrClosed
 	}
+	ctx, sp := s.startSpan(ctx, OpDeletePattern, pattern)
 	var deleted atomic.Int64
 	var err error
 	if s.l2 != nil {
@@ -64,6 +65,7 @@ func (s *Store) DeletePattern(ctx context.Context, pattern string) (int64, error
 	if s.bus != nil {
 		s.bus.publishClear(ns)
 	}
+	endSpan(sp, int(deleted.Load()), err)
 	return deleted.Load(), err
 }
 

@@ -13,7 +13,7 @@ import (
 // returned *BatchError and not written; so is an id whose Redis write
 // failed (it is dropped from L1 and remembered for repair, its error
 // wrapping ErrRepairPending, as with Set). The other ids are written.
-func (g *Group[V]) SetMany(ctx context.Context, items map[string]V) error {
+func (g *Group[V]) SetMany(ctx context.Context, items map[string]V) (err error) {
 	if len(items) == 0 {
 		return nil
 	}
@@ -25,6 +25,8 @@ func (g *Group[V]) SetMany(ctx context.Context, items map[string]V) error {
 	if err != nil {
 		return err
 	}
+	ctx, sp := s.startSpan(ctx, OpSetMany, p.prefix)
+	defer func() { endSpan(sp, len(items), err) }()
 	var errs batchErrors
 	type write struct {
 		id, key string

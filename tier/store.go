@@ -271,7 +271,9 @@ func (e *l1Entry) servableOnError(o *Options) bool {
 // to the source; the key is remembered for repair (the error then wraps
 // ErrRepairPending, see Config.MaxRepairKeys). A fill in flight for key
 // does not overwrite what Set wrote.
-func (s *Store) Set(ctx context.Context, key string, value any, o *Options) error {
+func (s *Store) Set(ctx context.Context, key string, value any, o *Options) (err error) {
+	ctx, sp := s.startSpan(ctx, OpSet, key)
+	defer func() { endSpan(sp, 0, err) }()
 	if o == nil {
 		o = &defaultOptions
 	}
@@ -319,6 +321,7 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
+	ctx, sp := s.startSpan(ctx, OpDelete, keys[0])
 	s.stats.deletes.Add(uint64(len(keys)))
 	var err error
 	if s.l2 != nil {
@@ -335,6 +338,7 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 	if s.bus != nil {
 		s.bus.publish(keys...)
 	}
+	endSpan(sp, len(keys), err)
 	return err
 }
 

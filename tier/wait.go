@@ -96,6 +96,7 @@ const (
 // flight reads next is read after the announcement, which invalidated the
 // key.
 func (s *Store) awaitFill(ctx context.Context, r *fillRead, ch chan struct{}, deadline time.Time, waits int, own bool) error {
+	_, sp := s.startSpan(ctx, OpFillWait, r.key)
 	first, most := pollFirst, pollMax
 	if !own && s.bus != nil && s.bus.listening(r.key) {
 		first, most = pollFirstListening, pollMaxListening
@@ -113,6 +114,7 @@ func (s *Store) awaitFill(ctx context.Context, r *fillRead, ch chan struct{}, de
 	s.waiters.remove(r.key, ch)
 	s.l1.end(r.t)
 	r.t = s.l1.begin(r.key)
+	endSpan(sp, 0, err)
 	return err
 }
 
