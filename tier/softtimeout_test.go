@@ -38,6 +38,25 @@ func newHeldLoader(v any) *heldLoader {
 	return h
 }
 
+// expiredOld returns a Store and a key whose value "old", written with o,
+// is past its fresh time and held where t says: in the Store's own L1
+// (TierL1), or only in L2, written by another Store (TierL2).
+func expiredOld(t *testing.T, where Tier, o *Options) (*Store, string) {
+	t.Helper()
+	reader := newStore(t, Config{})
+	writer := reader
+	if where == TierL2 {
+		writer = newStore(t, Config{})
+	}
+	key := testKey(t)
+	if err := writer.Set(ctxT(t), key, "old", o); err != nil {
+		t.Fatal(err)
+	}
+	writer.WaitL1()
+	time.Sleep(o.TTL + 10*time.Millisecond) // past its fresh time (no signal for time)
+	return reader, key
+}
+
 // started waits until h has been called.
 func started(t *testing.T, h *heldLoader) {
 	t.Helper()
@@ -85,18 +104,8 @@ func TestSoftTimeoutServesStale(t *testing.T) {
 	o := &Options{TTL: 30 * time.Millisecond, TTLJitter: -1, StaleIfError: time.Minute, SoftTimeout: soft}
 	for _, tier := range []Tier{TierL1, TierL2} {
 		t.Run(tier.String(), func(t *testing.T) {
-			reader := newStore(t, Config{})
-			writer := reader
-			if tier == TierL2 {
-				writer = newStore(t, Config{})
-			}
+			reader, key := expiredOld(t, tier, o)
 			ctx := ctxT(t)
-			key := testKey(t)
-			if err := writer.Set(ctx, key, "old", o); err != nil {
-				t.Fatal(err)
-			}
-			writer.WaitL1()
-			time.Sleep(40 * time.Millisecond) // past its fresh time (no signal for time)
 			h := newHeldLoader("new")
 			defer h.unblock()
 
