@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test.sh runs the whole suite, over every module of the workspace, on a
-# fresh Debian or Ubuntu machine that has Go: it installs redis-server when
-# it is missing (saying so), checks formatting and vet, runs every test with
-# the race detector, and fails if the run left the working tree changed.
+# fresh Debian or Ubuntu machine that has Go: it installs redis-server and
+# chromium when they are missing (saying so), checks formatting and vet,
+# runs every test with the race detector, and fails if the run left the
+# working tree changed.
 #
 #	./test.sh
 set -euo pipefail
@@ -19,6 +20,17 @@ if ! command -v redis-server >/dev/null 2>&1; then
   $sudo apt-get update -y
   $sudo apt-get install -y --no-install-recommends redis-server
   # The packaged service is not needed: the tests start their own servers.
+fi
+
+if ! command -v chromium >/dev/null 2>&1; then
+  # debugpage's browser test renders the page in headless Chromium (and
+  # fails without it under CI).
+  echo "test.sh: chromium is not on the PATH: installing it (apt-get install -y --no-install-recommends chromium)"
+  sudo=
+  if [ "$(id -u)" != 0 ]; then sudo=sudo; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -y
+  $sudo apt-get install -y --no-install-recommends chromium
 fi
 
 before=$(git status --porcelain 2>/dev/null || true)

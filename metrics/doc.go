@@ -10,7 +10,11 @@
 // Counters returns the table both adapters export: one row per
 // (metric, labels) pair, read from a tier.Stats snapshot and named by the
 // tags of tier.Stats's fields: a figure added to tier.Stats, with its tags,
-// is exported without a change here.
+// is exported without a change here. TypeCounters is the same table for a
+// data type's counters (tier.Store.TypeStats, found on a registered Store
+// through TypeStatsReader), which the adapters export with the labels
+// LabelNamespace and LabelEntity, with its latency histogram
+// (TypeLatencyName, in the buckets LatencyBucketsSeconds gives).
 //
 // Latency histograms are fed by tier.Config.ObserveRead, which the Store
 // calls after every read with the tier that answered: Hook turns an Observer

@@ -29,6 +29,9 @@ const (
 	// DefaultBusPingInterval is how long a quiet invalidation subscription
 	// waits before it checks its connection with a PING.
 	DefaultBusPingInterval = time.Second
+	// DefaultMaxTypeStats is how many data types a Store counts apart (see
+	// Config.MaxTypeStats).
+	DefaultMaxTypeStats = 64
 	// defaultBytesPerItem is the average L1 entry size assumed to size
 	// ristretto's counters (10 counters per expected item).
 	defaultBytesPerItem = 1024
@@ -150,6 +153,14 @@ type Config struct {
 	// every write (see Tracer; package tierotel provides one for
 	// OpenTelemetry). An L1 hit is never traced. Nil means no tracing.
 	Tracer Tracer
+
+	// MaxTypeStats bounds how many data types (Group namespace and entity
+	// pairs) the Store counts apart in TypeStats, and so the label values
+	// its exporters give: the data types past it, in the order their first
+	// Groups are made, share one entry whose Namespace is OtherNamespace.
+	// Zero means DefaultMaxTypeStats (64); negative counts every data type
+	// in that shared entry.
+	MaxTypeStats int
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -176,6 +187,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.RefreshWorkers <= 0 {
 		c.RefreshWorkers = DefaultRefreshWorkers
+	}
+	if c.MaxTypeStats == 0 {
+		c.MaxTypeStats = DefaultMaxTypeStats
 	}
 	if c.BreakerFailures == 0 {
 		c.BreakerFailures = DefaultBreakerFailures

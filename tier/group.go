@@ -52,6 +52,8 @@ type Group[V any] struct {
 	// without either.
 	loadMany BatchLoader
 
+	tc *typeCounters // this data type's counters (see Store.TypeStats)
+
 	plain   *groupPrefix // the prefix when not versioned
 	version *NamespaceVersion
 	current atomic.Pointer[groupPrefix] // the prefix of the version last seen
@@ -77,13 +79,14 @@ func NewGroup[V any](s *Store, cfg GroupConfig[V]) (*Group[V], error) {
 	if _, err := ns.Key(cfg.Entity, "x"); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidGroup, err)
 	}
-	g := &Group[V]{s: s, ns: ns, entity: cfg.Entity, o: cfg.Options}
+	g := &Group[V]{s: s, ns: ns, entity: cfg.Entity, o: cfg.Options, tc: s.types.counters(cfg.Namespace, cfg.Entity)}
 	g.o.Decode = decodeAs[V]()
 	g.o.typeHash = typeHash(reflect.TypeFor[V]())
-	if load := cfg.Load; load != nil {
+	load := countLoads(g.tc, cfg.Load)
+	if load != nil {
 		g.load = func(ctx context.Context, id string) (any, error) { return load(ctx, id) }
 	}
-	g.loadMany = batchLoaderOf(cfg.LoadMany, cfg.Load)
+	g.loadMany = batchLoaderOf(countBatchLoads(g.tc, cfg.LoadMany), load)
 	if cfg.Versioned {
 		g.version = s.NamespaceVersion(cfg.Namespace)
 	} else {
@@ -129,26 +132,34 @@ func (g *Group[V]) Key(ctx context.Context, id string) (string, error) {
 // Get returns the value of id and the tier that answered: L1, else L2, else
 // the Group's loader, as Store.Get does. A fresh L1 hit allocates nothing.
 // The value is shared with other readers through L1: treat it as read-only.
+// Every read is counted in the data type's TypeStats.
 func (g *Group[V]) Get(ctx context.Context, id string) (V, Tier, error) {
-	p, err := g.prefix(ctx)
-	if err != nil {
-		// Redis cannot say which version is current: the cache cannot be
-		// trusted, the source can.
-		return g.uncached(ctx, id)
-	}
-	if g.o.L1TTL >= 0 {
+	p, perr := g.prefix(ctx)
+	if perr == nil && g.o.L1TTL >= 0 {
 		if v, t, err, hit := g.l1Hit(p, id); hit {
 			return v, t, err
 		}
 	}
-	key, err := p.ns.Key(g.entity, id)
-	if err != nil {
-		var zero V
-		return zero, TierNone, err
-	}
-	r, err := g.s.get(ctx, key, id, &g.o, g.load)
+	start := g.s.mono()
+	r, err := g.read(ctx, p, perr, id)
+	g.tc.read(r.Tier, r.Stale, err, g.s.mono()-start)
 	v, err := unbox[V](r.Value, err)
 	return v, r.Tier, err
+}
+
+// read is Get past a Group's own L1 lookup. perr is the error of the
+// lookup of p, the key prefix.
+func (g *Group[V]) read(ctx context.Context, p *groupPrefix, perr error, id string) (Result, error) {
+	if perr != nil {
+		// Redis cannot say which version is current: the cache cannot be
+		// trusted, the source can.
+		return g.uncached(ctx, id)
+	}
+	key, err := p.ns.Key(g.entity, id)
+	if err != nil {
+		return Result{}, err
+	}
+	return g.s.get(ctx, key, id, &g.o, g.load)
 }
 
 // l1Hit answers a read from a fresh L1 entry, timed for Config.ObserveRead;
@@ -164,12 +175,13 @@ func (g *Group[V]) l1Hit(p *groupPrefix, id string) (v V, t Tier, err error, hit
 	if !ok || s.clock.nanos() >= e.checkAt {
 		return v, TierNone, nil, false
 	}
-	s.stats.l1Hits.Add(1)
+	g.tc.l1Hits.Add(1) // in Stats.L1Hits too
 	if observe != nil {
 		observe(TierL1, s.mono()-start)
 	}
 	if e.negative {
 		s.stats.negativeHits.Add(1)
+		g.tc.notFound.Add(1)
 		return v, TierL1, ErrNotFound, true
 	}
 	v, _ = e.value.(V) // a nil value (a nil pointer stored) is V's zero value
@@ -177,19 +189,18 @@ func (g *Group[V]) l1Hit(p *groupPrefix, id string) (v V, t Tier, err error, hit
 }
 
 // uncached loads id without the cache.
-func (g *Group[V]) uncached(ctx context.Context, id string) (V, Tier, error) {
-	var zero V
+func (g *Group[V]) uncached(ctx context.Context, id string) (Result, error) {
 	if _, err := g.ns.Key(g.entity, id); err != nil {
-		return zero, TierNone, err
+		return Result{}, err
 	}
 	if g.load == nil {
-		return zero, TierNone, ErrNoLoader
+		return Result{}, ErrNoLoader
 	}
-	v, err := unbox[V](g.s.callLoader(ctx, g.load, id, id))
+	v, err := g.s.callLoader(ctx, g.load, id, id)
 	if err != nil {
-		return v, TierNone, err
+		return Result{}, err
 	}
-	return v, TierSource, nil
+	return Result{Value: v, Tier: TierSource}, nil
 }
 
 // Set writes v as the value of id to L2 and L1 (see Store.Set).

@@ -32,7 +32,8 @@ const BatchLoadConcurrency = 16
 // Ids that could not be served (an invalid id, a load error, the caller's
 // context ending) are absent from the map and named, with their errors, in
 // a *BatchError; every other id is served. Without a loader, GetMany reads
-// the ids one by one, as Get does.
+// the ids one by one, as Get does. Each id is counted as a read in the data
+// type's TypeStats, as if read alone in the time the batch took.
 func (g *Group[V]) GetMany(ctx context.Context, ids []string) (map[string]V, error) {
 	out := make(map[string]V, len(ids))
 	if len(ids) == 0 {
@@ -41,11 +42,12 @@ func (g *Group[V]) GetMany(ctx context.Context, ids []string) (map[string]V, err
 	if g.loadMany == nil {
 		return g.getEach(ctx, ids, out)
 	}
+	start := g.s.mono()
 	p, err := g.prefix(ctx)
 	if err != nil {
 		// Redis cannot say which version is current: the cache cannot be
 		// trusted, the source can.
-		return g.uncachedMany(ctx, ids, out)
+		return g.uncachedMany(ctx, ids, out, start)
 	}
 	var errs batchErrors
 	var items []batchItem
@@ -62,6 +64,7 @@ func (g *Group[V]) GetMany(ctx context.Context, ids []string) (map[string]V, err
 		}
 		key, err := p.ns.Key(g.entity, id)
 		if err != nil {
+			g.tc.read(TierNone, false, err, g.s.mono()-start)
 			errs.add(id, err)
 			continue
 		}
@@ -87,7 +90,7 @@ func (g *Group[V]) GetMany(ctx context.Context, ids []string) (map[string]V, err
 						g.s.stats.staleServed.Add(1)
 					}
 					r, err := e.answer(TierL1, stale)
-					g.put(out, &errs, id, r, err)
+					g.put(out, &errs, id, r, err, start)
 					due = append(due, refreshItem{key: key, id: id})
 					continue
 				}
@@ -105,15 +108,16 @@ func (g *Group[V]) GetMany(ctx context.Context, ids []string) (map[string]V, err
 		ctx, sp := g.s.startSpan(ctx, OpGetMany, p.prefix)
 		g.s.getMany(ctx, items, &g.o, g.load, g.loadMany)
 		for i := range items {
-			g.put(out, &errs, items[i].id, items[i].res, items[i].err)
+			g.put(out, &errs, items[i].id, items[i].res, items[i].err, start)
 		}
 		endGetMany(sp, items)
 	}
 	return out, errs.err()
 }
 
-// put records the outcome of one id of a batch.
-func (g *Group[V]) put(out map[string]V, errs *batchErrors, id string, r Result, err error) {
+// put records the outcome of one id of a batch that started at start.
+func (g *Group[V]) put(out map[string]V, errs *batchErrors, id string, r Result, err error, start time.Duration) {
+	g.tc.read(r.Tier, r.Stale, err, g.s.mono()-start)
 	switch {
 	case err == nil:
 		v, _ := r.Value.(V) // a nil value (a nil pointer stored) is V's zero value
@@ -138,12 +142,14 @@ func (g *Group[V]) getEach(ctx context.Context, ids []string, out map[string]V) 
 	return out, errs.err()
 }
 
-// uncachedMany loads ids without the cache.
-func (g *Group[V]) uncachedMany(ctx context.Context, ids []string, out map[string]V) (map[string]V, error) {
+// uncachedMany loads ids without the cache, counting each as a read of a
+// batch that started at start.
+func (g *Group[V]) uncachedMany(ctx context.Context, ids []string, out map[string]V, start time.Duration) (map[string]V, error) {
 	var errs batchErrors
 	valid := make([]string, 0, len(ids))
 	for _, id := range ids {
 		if _, err := g.ns.Key(g.entity, id); err != nil {
+			g.tc.read(TierNone, false, err, g.s.mono()-start)
 			errs.add(id, err)
 			continue
 		}
@@ -152,16 +158,22 @@ func (g *Group[V]) uncachedMany(ctx context.Context, ids []string, out map[strin
 	vals, err := g.s.callBatchLoader(ctx, g.loadMany, valid)
 	var per *BatchError
 	errors.As(err, &per)
+	d := g.s.mono() - start
 	for _, id := range valid {
 		if v, ok := vals[id]; ok {
+			g.tc.read(TierSource, false, nil, d)
 			out[id], _ = v.(V)
 			continue
 		}
 		switch {
 		case per != nil && per.Errs[id] != nil:
+			g.tc.read(TierNone, false, per.Errs[id], d)
 			errs.add(id, per.Errs[id])
 		case per == nil && err != nil:
+			g.tc.read(TierNone, false, err, d)
 			errs.add(id, err)
+		default:
+			g.tc.read(TierNone, false, ErrNotFound, d) // the source does not have it
 		}
 	}
 	return out, errs.err()

@@ -64,6 +64,7 @@ type Store struct {
 	l2    *l2  // nil without Redis
 	bus   *bus // nil without Redis or with DisableBus
 	stats counters
+	types typeTable // the counters of each data type
 	clock *clock
 
 	versions   sync.Map // namespace name -> *NamespaceVersion
@@ -111,6 +112,7 @@ func New(cfg *Config) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{cfg: c, workers: make(chan struct{}, cfg.RefreshWorkers), flights: make(map[string]*flight), born: time.Now()}
+	s.types.max = c.MaxTypeStats
 	s.leasePrefix = newToken()
 	s.leaseTTLArg = strconv.FormatInt(c.FillLockTTL.Milliseconds(), 10)
 	s.clock = newClock()
@@ -148,6 +150,7 @@ func (s *Store) Close() error {
 // Stats returns a snapshot of the Store's counters.
 func (s *Store) Stats() Stats {
 	st := s.stats.snapshot()
+	st.L1Hits += s.types.l1Hits() // a Group's own L1 hits are counted per data type only
 	st.Breaker = BreakerDisabled
 	if s.l2 != nil {
 		st.Breaker = s.l2.br.current()

@@ -12,6 +12,11 @@
 // that off). With -admin, a purge endpoint listens there:
 //
 //	curl -X POST 'http://127.0.0.1:8082/purge?url=http://127.0.0.1:8081/page&tag=product-42'
+//
+// With -debug-addr, the cache's live debug page (package debugpage) is
+// served there, at /debug/tiercache (?format=json for its JSON form):
+//
+//	go run ./examples/proxy -upstream http://127.0.0.1:8000 -debug-addr 127.0.0.1:6060
 package main
 
 import (
@@ -35,7 +40,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/tiercache/tiercache/debugpage"
 	"github.com/tiercache/tiercache/examples/localredis"
+	"github.com/tiercache/tiercache/metrics"
 	"github.com/tiercache/tiercache/middleware"
 	"github.com/tiercache/tiercache/tier"
 )
@@ -44,6 +51,7 @@ import (
 type options struct {
 	listen      string // address of the proxy
 	admin       string // address of the purge endpoint; empty: none
+	debugAddr   string // address of the debug page; empty: none
 	upstream    string // URL of the origin
 	redisURL    string // empty: REDIS_URL, else a redis-server of our own
 	redisListen string // address of the redis-server we start; empty: a free loopback port
@@ -55,15 +63,16 @@ type options struct {
 	neverShareAuthorization bool
 	// trustedProxies are the peers whose X-Forwarded-Proto is believed.
 	trustedProxies []netip.Prefix
-	// ready, when set, is called with the proxy's and the admin
-	// endpoint's addresses once they accept connections.
-	ready func(proxy, admin string)
+	// ready, when set, is called with the addresses of the proxy, the
+	// admin endpoint and the debug page once they accept connections.
+	ready func(proxy, admin, debug string)
 }
 
 func main() {
 	var o options
 	flag.StringVar(&o.listen, "listen", "127.0.0.1:8081", "address to serve the proxy on")
 	flag.StringVar(&o.admin, "admin", "", "address to serve the purge endpoint on (empty: none)")
+	flag.StringVar(&o.debugAddr, "debug-addr", "", "address to serve the debug page on, at /debug/tiercache (empty: none)")
 	flag.StringVar(&o.upstream, "upstream", "", "origin URL, such as http://127.0.0.1:8000")
 	flag.StringVar(&o.redisURL, "redis", "", "Redis to use: a URL such as redis://127.0.0.1:6379/0, or host:port (default $REDIS_URL; with neither, start a redis-server)")
 	flag.StringVar(&o.redisListen, "redis-listen", "", "address of the redis-server the proxy starts when it is given no Redis (empty: a free 127.0.0.1 port)")
@@ -136,26 +145,46 @@ func run(ctx context.Context, o options, logOut io.Writer) error {
 	}
 	servers := []*http.Server{srv}
 	listeners := []net.Listener{ln}
-	adminAddr := ""
+	// serve adds a server of mux on addr, and returns the address it
+	// listens on.
+	serve := func(addr string, mux *http.ServeMux) (string, error) {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			for _, l := range listeners {
+				l.Close()
+			}
+			return "", err
+		}
+		servers = append(servers, &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second})
+		listeners = append(listeners, l)
+		return l.Addr().String(), nil
+	}
+	adminAddr, debugAddr := "", ""
 	if o.admin != "" {
 		mux := http.NewServeMux()
 		mux.Handle("/purge", cache.PurgeHandler()) // put your authentication in front of it
-		aln, err := net.Listen("tcp", o.admin)
-		if err != nil {
-			ln.Close()
+		if adminAddr, err = serve(o.admin, mux); err != nil {
 			return err
 		}
-		adminAddr = aln.Addr().String()
-		servers = append(servers, &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second})
-		listeners = append(listeners, aln)
+	}
+	if o.debugAddr != "" {
+		reg := &metrics.Registry{}
+		if err := reg.Add("proxy", store); err != nil {
+			return err
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/debug/tiercache", debugpage.New(debugpage.Config{Registry: reg})) // operators only
+		if debugAddr, err = serve(o.debugAddr, mux); err != nil {
+			return err
+		}
 	}
 	errc := make(chan error, len(servers))
 	for i, s := range servers {
 		go func() { errc <- s.Serve(listeners[i]) }()
 	}
-	log.Info("proxy listening", "addr", ln.Addr().String(), "upstream", target.String(), "admin", adminAddr)
+	log.Info("proxy listening", "addr", ln.Addr().String(), "upstream", target.String(), "admin", adminAddr, "debug", debugAddr)
 	if o.ready != nil {
-		o.ready(ln.Addr().String(), adminAddr)
+		o.ready(ln.Addr().String(), adminAddr, debugAddr)
 	}
 
 	var serveErr error

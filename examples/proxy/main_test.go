@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"github.com/tiercache/tiercache/internal/testsource"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -11,6 +11,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/tiercache/tiercache/debugpage"
+	"github.com/tiercache/tiercache/internal/testsource"
 )
 
 // TestRun runs the proxy end to end: an upstream, the proxy on a free port
@@ -37,7 +40,7 @@ func TestRun(t *testing.T) {
 			listen:   "127.0.0.1:0",
 			admin:    "127.0.0.1:0",
 			upstream: upstream.URL,
-			ready:    func(p, a string) { ready <- addrs{p, a} },
+			ready:    func(p, a, _ string) { ready <- addrs{p, a} },
 		}, &logs)
 	}()
 	var a addrs
@@ -105,12 +108,21 @@ func TestRun(t *testing.T) {
 // address and its log.
 func startProxy(t *testing.T, o options) (string, *testsource.LogBuffer) {
 	t.Helper()
+	proxy, _, logs := startProxyDebug(t, o)
+	return proxy, logs
+}
+
+// startProxyDebug is startProxy that also returns the address of the
+// debug page (empty without o.debugAddr).
+func startProxyDebug(t *testing.T, o options) (string, string, *testsource.LogBuffer) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
+	type addrs struct{ proxy, debug string }
+	ready := make(chan addrs, 1)
 	logs := &testsource.LogBuffer{}
 	done := make(chan error, 1)
 	o.listen = "127.0.0.1:0"
-	o.ready = func(p, _ string) { ready <- p }
+	o.ready = func(p, _, d string) { ready <- addrs{p, d} }
 	go func() { done <- run(ctx, o, logs) }()
 	t.Cleanup(func() {
 		cancel()
@@ -119,12 +131,12 @@ func startProxy(t *testing.T, o options) (string, *testsource.LogBuffer) {
 		}
 	})
 	select {
-	case addr := <-ready:
-		return addr, logs
+	case a := <-ready:
+		return a.proxy, a.debug, logs
 	case err := <-done:
 		t.Fatalf("run: %v", err)
 	}
-	return "", nil
+	return "", "", nil
 }
 
 // get sends a GET through the proxy and returns the body and Cache-Status.
@@ -202,5 +214,37 @@ func TestNewcomer(t *testing.T) {
 	upstream.Close()               // the origin goes away
 	if body, status := get(t, "http://"+proxy+"/sie"); body != "page /sie" || !strings.Contains(status, "fwd-status=502; detail=stale-if-error") {
 		t.Errorf("origin down: %q %q; want the stale page with stale-if-error", body, status)
+	}
+}
+
+// TestDebugPage runs the proxy with -debug-addr: the debug page and its
+// JSON form are served there and show the proxy's Store with the reads
+// just made (one miss, then one L1 hit).
+func TestDebugPage(t *testing.T) {
+	t.Setenv("REDIS_URL", "")
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(w, "page "+r.URL.Path)
+	}))
+	defer upstream.Close()
+	proxy, debug, _ := startProxyDebug(t, options{upstream: upstream.URL, debugAddr: "127.0.0.1:0"})
+	get(t, "http://"+proxy+"/a")
+	if _, status := get(t, "http://"+proxy+"/a"); !strings.HasPrefix(status, "tiercache; hit") {
+		t.Fatalf("second GET: %q; want a hit", status)
+	}
+
+	body, _ := get(t, "http://"+debug+"/debug/tiercache?format=json")
+	var snap debugpage.Snapshot
+	if err := json.Unmarshal([]byte(body), &snap); err != nil {
+		t.Fatalf("debug page JSON: %v\n%s", err, body)
+	}
+	if len(snap.Stores) != 1 || snap.Stores[0].Name != "proxy" || snap.Stores[0].Stats.L1Hits != 1 || snap.Stores[0].Stats.L2Misses != 1 {
+		t.Errorf("debug page JSON = %+v; want the Store proxy with 1 L1 hit and 1 L2 miss", snap.Stores)
+	}
+	page, _ := get(t, "http://"+debug+"/debug/tiercache")
+	for _, want := range []string{`<svg class="chart"`, `data-label="all reads (Store)" data-total="2"`, `data-tier="l1" data-count="1"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("debug page lacks %s:\n%s", want, page)
+		}
 	}
 }

@@ -11,6 +11,12 @@
 //
 // It uses the Redis at REDIS_URL, or starts its own redis-server when one is
 // on PATH, or else runs with L1 only and says so.
+//
+// With -debug-addr, the live debug page of its Stores and write-behind queue
+// (package debugpage) is served there, at /debug/tiercache, during the
+// workload and, with the final figures, after the report until interrupted:
+//
+//	go run ./examples/strategies -debug-addr 127.0.0.1:6060
 package main
 
 import (
@@ -19,6 +25,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 )
 
@@ -26,11 +34,17 @@ func main() {
 	cfg := config{out: os.Stdout, progress: os.Stderr}
 	flag.IntVar(&cfg.ops, "ops", 20000, "operations in the workload")
 	flag.IntVar(&cfg.workers, "workers", 8, "concurrent clients")
+	flag.StringVar(&cfg.debugAddr, "debug-addr", "", "address to serve the debug page on, at /debug/tiercache, until interrupted (empty: none)")
 	flag.Parse()
 	cfg.databaseURL = os.Getenv("DATABASE_URL")
 	cfg.redisURL = os.Getenv("REDIS_URL")
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if cfg.debugAddr == "" {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 10*time.Minute)
+		defer cancel()
+	}
 	if err := run(ctx, cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "strategies:", err)
 		os.Exit(1)
@@ -44,4 +58,10 @@ type config struct {
 	redisURL     string    // empty: start a redis-server
 	out          io.Writer // the report
 	progress     io.Writer // the progress bar
+	// debugAddr is the address of the debug page; empty: none. With it,
+	// run serves the page after the report until ctx ends.
+	debugAddr string
+	// lingering, when set, is called with the debug page's address once
+	// the report is written and run waits for ctx to end.
+	lingering func(debugAddr string)
 }

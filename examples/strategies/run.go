@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
+	"net/http"
 	"os"
 	"slices"
 	"strconv"
@@ -16,7 +18,9 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/tiercache/tiercache/debugpage"
 	"github.com/tiercache/tiercache/examples/localredis"
+	"github.com/tiercache/tiercache/metrics"
 	"github.com/tiercache/tiercache/strategy"
 	"github.com/tiercache/tiercache/tier"
 )
@@ -92,6 +96,22 @@ func run(ctx context.Context, cfg config) error {
 			return err
 		}
 		defer k.close()
+	}
+	var debugAddr string
+	if cfg.debugAddr != "" {
+		reg := &metrics.Registry{}
+		for _, k := range kinds {
+			if err := k.register(reg); err != nil {
+				return err
+			}
+		}
+		stopDebug, addr, err := serveDebug(cfg.debugAddr, reg)
+		if err != nil {
+			return err
+		}
+		defer stopDebug()
+		debugAddr = addr
+		fmt.Fprintf(cfg.progress, "debug page: http://%s/debug/tiercache\n", addr)
 	}
 
 	// The bar redraws itself with \r: only on a terminal, not in a log.
@@ -179,7 +199,38 @@ func run(ctx context.Context, cfg config) error {
 		"  source: the read loaded from the database; queue: a write-behind write not yet in the database answered it.\n"+
 		"db reads = source + refreshes (refresh-ahead's background reloads, which no reader waits for).\n"+
 		"db writes: write-behind writes each id once per flush however many Sets it got.\n", notFound)
+	if debugAddr == "" {
+		return nil
+	}
+	fmt.Fprintf(cfg.out, "\nThe debug page shows the final figures at http://%s/debug/tiercache; interrupt to stop.\n", debugAddr)
+	if cfg.lingering != nil {
+		cfg.lingering(debugAddr)
+	}
+	<-ctx.Done()
 	return nil
+}
+
+// serveDebug serves the debug page of reg on addr, at /debug/tiercache,
+// until stop is called; it returns the address it listens on.
+func serveDebug(addr string, reg *metrics.Registry) (stop func(), listening string, err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/debug/tiercache", debugpage.New(debugpage.Config{Registry: reg}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = srv.Serve(ln) // ErrServerClosed once stopped
+	}()
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		<-done
+	}, ln.Addr().String(), nil
 }
 
 // isTerminal reports whether w is a terminal.
@@ -206,6 +257,9 @@ type kind interface {
 	// database (write-behind queues them).
 	drain(ctx context.Context) error
 	report() kindReport
+	// register adds the data type's Store, and its write-behind queue if
+	// it has one, to reg under the type's name.
+	register(reg *metrics.Registry) error
 	close()
 }
 
@@ -329,6 +383,16 @@ func (k *kindOf[V]) report() kindReport {
 		readP50: percentile(reads, 0.50), readP99: percentile(reads, 0.99),
 		writeP50: percentile(writes, 0.50), writeP99: percentile(writes, 0.99),
 	}
+}
+
+func (k *kindOf[V]) register(reg *metrics.Registry) error {
+	if err := reg.Add(k.name, k.store); err != nil {
+		return err
+	}
+	if q, ok := k.s.(metrics.QueueReader); ok {
+		return reg.AddQueue(k.name, q)
+	}
+	return nil
 }
 
 // close closes the strategy (a write-behind writes what is still queued,

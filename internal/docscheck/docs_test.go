@@ -301,7 +301,7 @@ var external = map[string]bool{
 }
 
 // ours are the packages whose qualified names are checked.
-var ours = []string{"tier", "strategy", "middleware", "metrics", "codec", "keys", "tierprom", "tierotel", "redistest"}
+var ours = []string{"tier", "strategy", "middleware", "metrics", "codec", "keys", "tierprom", "tierotel", "redistest", "debugpage"}
 
 // docs returns README.md and docs/*.md.
 func docs(t *testing.T) map[string]string {

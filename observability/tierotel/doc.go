@@ -9,6 +9,14 @@
 // every write-behind flush as OpenTelemetry spans, children of the span in
 // the caller's context (see ExampleNewTracer).
 //
+// Each registered Store's per data type counters (tier.Store.TypeStats, see
+// metrics.TypeCounters) are observable counters too, attributed strategy,
+// namespace and entity ("tiercache.type_reads", "tiercache.type_loads",
+// ...); their latency histograms (TypeLatencyName) come from a Producer
+// given to the SDK's reader, since the metric API cannot observe a
+// histogram. A Store counts at most tier.Config.MaxTypeStats data types
+// apart; the rest share the namespace tier.OtherNamespace ("_other").
+//
 // It is a module of its own (github.com/tiercache/tiercache/observability/tierotel)
 // so that the library's go.mod never requires the OpenTelemetry API: a
 // service that uses tiercache without OpenTelemetry builds none of it, and

@@ -27,6 +27,10 @@ type Config struct {
 	// Buckets are the read-latency histogram's bucket boundaries in seconds.
 	// Nil means DefaultBuckets.
 	Buckets []float64
+	// Producer, when set, produces the per data type latency histograms of
+	// the Stores added to these Metrics (see Producer). Nil: they are not
+	// exported (the per data type counters are).
+	Producer *Producer
 }
 
 // DefaultBuckets returns the default latency bucket boundaries, in seconds:
@@ -42,8 +46,10 @@ func DefaultBuckets() []float64 {
 }
 
 // Metrics owns tiercache's instruments on one Meter: the counters of every
-// Store added to it, the gauges of every write-behind queue added to it, and
-// the read-latency histogram. Close unregisters its callback. It is safe for
+// Store added to it (with their per data type counters, attributed
+// namespace and entity: see tier.Store.TypeStats), the gauges of every
+// write-behind queue added to it, and the read-latency histogram; the per
+// data type latency histograms come from Config.Producer. Close unregisters its callback. It is safe for
 // concurrent use.
 type Metrics struct {
 	// Add, Remove, AddQueue and RemoveQueue: the names are the series'
@@ -57,6 +63,8 @@ type Metrics struct {
 	latency     metric.Float64Histogram
 	queueDepth  metric.Int64ObservableGauge
 	queueOldest metric.Float64ObservableGauge
+	types       typeInstruments
+	start       time.Time // when New made them
 	reg         metric.Registration
 }
 
@@ -86,6 +94,7 @@ func New(meter metric.Meter, cfg Config) (*Metrics, error) {
 	m := &Metrics{
 		rows:     metrics.Counters(),
 		counters: map[string]metric.Int64Observable{},
+		start:    time.Now(),
 	}
 	var observables []metric.Observable
 	for _, r := range m.rows {
@@ -117,6 +126,12 @@ func New(meter metric.Meter, cfg Config) (*Metrics, error) {
 		return nil, fmt.Errorf("tierotel: gauge %s: %w", QueueOldestName, err)
 	}
 	observables = append(observables, m.queueDepth, m.queueOldest)
+	types, typeObservables, err := newTypeInstruments(meter)
+	if err != nil {
+		return nil, err
+	}
+	m.types = types
+	observables = append(observables, typeObservables...)
 	m.latency, err = meter.Float64Histogram(metrics.Namespace+".read.duration",
 		metric.WithDescription("Latency of reads by the tier that answered (l1, l2, source, none for failures)."),
 		metric.WithUnit("s"),
@@ -127,6 +142,9 @@ func New(meter metric.Meter, cfg Config) (*Metrics, error) {
 	m.reg, err = meter.RegisterCallback(m.observe, observables...)
 	if err != nil {
 		return nil, fmt.Errorf("tierotel: callback: %w", err)
+	}
+	if cfg.Producer != nil {
+		cfg.Producer.m.Store(m)
 	}
 	return m, nil
 }
@@ -154,6 +172,7 @@ func (m *Metrics) observe(_ context.Context, o metric.Observer) error {
 			}
 			o.ObserveInt64(m.counters[row.Name], int64(row.Value(&st)), metric.WithAttributes(attrs...))
 		}
+		m.types.observe(o, r.Name, r.Reader)
 	}
 	return nil
 }

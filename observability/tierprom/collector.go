@@ -27,9 +27,10 @@ type Config struct {
 // about 4 s, doubling.
 func DefaultBuckets() []float64 { return prometheus.ExponentialBuckets(1e-6, 4, 12) }
 
-// Collector is a prometheus.Collector of the counters of named Stores and
-// the gauges of named write-behind queues, and the owner of the read-latency
-// histograms. Register it once; Add Stores and AddQueue queues to it at any
+// Collector is a prometheus.Collector of the counters of named Stores
+// (with their per data type counters and latency histograms, labelled
+// namespace and entity: see tier.Store.TypeStats) and the gauges of named
+// write-behind queues, and the owner of the read-latency histograms. Register it once; Add Stores and AddQueue queues to it at any
 // time (the names are the series' strategy label; the queue gauges are
 // tiercache_writebehind_queue_depth and
 // tiercache_writebehind_oldest_age_seconds). It is safe for concurrent use.
@@ -42,6 +43,7 @@ type Collector struct {
 	latency     *prometheus.HistogramVec
 	queueDepth  *prometheus.Desc
 	queueOldest *prometheus.Desc
+	types       typeFamilies
 }
 
 var _ prometheus.Collector = (*Collector)(nil)
@@ -55,6 +57,7 @@ func NewCollector(cfg Config) *Collector {
 	c := &Collector{
 		descs: map[string]*prometheus.Desc{},
 		rows:  metrics.Counters(),
+		types: newTypeFamilies(cfg.ConstLabels),
 		queueDepth: prometheus.NewDesc(prometheus.BuildFQName(metrics.Namespace, "", metrics.QueueDepthName),
 			metrics.QueueDepthHelp, []string{metrics.LabelStrategy}, cfg.ConstLabels),
 		queueOldest: prometheus.NewDesc(prometheus.BuildFQName(metrics.Namespace, "", metrics.QueueOldestName),
@@ -125,6 +128,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	}
 	ch <- c.queueDepth
 	ch <- c.queueOldest
+	c.types.describe(ch)
 	c.latency.Describe(ch)
 }
 
@@ -155,6 +159,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			}
 			ch <- m
 		}
+		c.types.collect(ch, s.Name, s.Reader)
 	}
 	c.latency.Collect(ch)
 }

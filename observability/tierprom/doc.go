@@ -5,6 +5,15 @@
 // (tier.Config.ObserveRead); and the depth and oldest write age of every
 // registered write-behind queue (AddQueue).
 //
+// Each registered Store's per data type counters (tier.Store.TypeStats, see
+// metrics.TypeCounters) and latency histograms are exported too, labelled
+// strategy, namespace and entity: tiercache_type_reads_total{tier},
+// tiercache_type_loads_total{result}, tiercache_type_not_found_total,
+// tiercache_type_stale_served_total and
+// tiercache_type_read_duration_seconds. A Store counts at most
+// tier.Config.MaxTypeStats data types apart; the rest share the namespace
+// tier.OtherNamespace ("_other"), which bounds the labels' cardinality.
+//
 // It is a module of its own (github.com/tiercache/tiercache/observability/tierprom)
 // so that the library's go.mod never requires the Prometheus client: a
 // service that uses tiercache without Prometheus builds, vets and vendors
