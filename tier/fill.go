@@ -171,12 +171,17 @@ func (s *Store) fetch(ctx context.Context, r *fillRead, first *l2Read) (flightRe
 		if r.flight != nil && servable {
 			r.flight.stale.Store(e) // for readers whose deadline or soft timeout comes first
 		}
-		if servable && r.load != nil && r.o.guardsReload() && s.lockReload(ctx, r) == reloadElsewhere {
-			// Another process reloads the key, or its reload failed within
-			// FailSafeThrottle: serve the entry stale meanwhile.
-			s.stats.l2Hits.Add(1)
-			s.stats.staleServed.Add(1)
-			return flightResult{entry: e, tier: TierL2, stale: true}, nil, nil
+		if servable && r.load != nil && r.o.guardsReload() {
+			switch s.lockReload(ctx, r, rd.raw) {
+			case reloadElsewhere:
+				// Another process reloads the key, or its reload failed
+				// within FailSafeThrottle: serve the entry stale meanwhile.
+				s.stats.l2Hits.Add(1)
+				s.stats.staleServed.Add(1)
+				return flightResult{entry: e, tier: TierL2, stale: true}, nil, nil
+			case reloadChanged:
+				continue // reloaded elsewhere just now: read the new entry
+			}
 		}
 		s.stats.l2Misses.Add(1)
 		return s.loadAndStage(ctx, r, nil, &staleL2{raw: rd.raw, entry: e})

@@ -1,6 +1,7 @@
 package tier
 
 import (
+	"bytes"
 	"context"
 	"strconv"
 
@@ -35,11 +36,15 @@ type reloadLock uint8
 const (
 	reloadHeld      reloadLock = iota // this reload took it: load, then end it
 	reloadElsewhere                   // another reload holds it, or a failed one's throttle: serve stale
+	reloadChanged                     // the entry changed since it was read: read it again
 	reloadUnknown                     // Redis failed: load without it
 )
 
-// lockReload takes the reload lock of r's key.
-func (s *Store) lockReload(ctx context.Context, r *fillRead) reloadLock {
+// lockReload takes the reload lock of r's key, whose expired entry read
+// raw. A reload elsewhere may have filled the key and released its lock
+// between that read and this lock: the entry is read once more under the
+// lock, and only if it is still raw does this reload load.
+func (s *Store) lockReload(ctx context.Context, r *fillRead, raw []byte) reloadLock {
 	won, err := s.l2.setNX(ctx, r.key+refreshLockSuffix, refreshToken(s.cfg.InstanceID), s.cfg.FillLockTTL)
 	switch {
 	case err != nil:
@@ -49,6 +54,14 @@ func (s *Store) lockReload(ctx context.Context, r *fillRead) reloadLock {
 		return reloadElsewhere
 	}
 	r.reloadLocked = true
+	cur, err := s.l2.get(ctx, r.key)
+	switch {
+	case err != nil:
+		s.l2Error(err) // load under the lock
+	case !bytes.Equal(cur, raw):
+		s.endReload(ctx, r)
+		return reloadChanged
+	}
 	return reloadHeld
 }
 
