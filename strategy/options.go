@@ -121,8 +121,9 @@ func (b *binding[V]) lookup(ctx context.Context, id string) (V, tier.Tier, error
 // write stores v in the source, then in L2 and L1 (write-through). A value
 // the codec cannot encode is refused first (codec.ErrEncode), and a source
 // error leaves the cache untouched. A cache error after the source took the
-// value is returned: the source holds the truth, and the key has been
-// dropped from L1 (see tier.Store.Set).
+// value is returned, unless the Store will repair the key (the source holds
+// the truth, the key has been dropped from L1, and its old L2 entry is
+// deleted once Redis answers: see tier.ErrRepairPending).
 func (b *binding[V]) write(ctx context.Context, src Writer[V], id string, v V) error {
 	key, err := b.keyFor(ctx, id)
 	if err != nil {
@@ -134,7 +135,7 @@ func (b *binding[V]) write(ctx context.Context, src Writer[V], id string, v V) e
 	if err := src.Store(ctx, id, v); err != nil {
 		return fmt.Errorf("strategy: store %q: %w", key, err)
 	}
-	if err := b.store.Set(ctx, key, v, &b.tier); err != nil {
+	if err := b.store.Set(ctx, key, v, &b.tier); err != nil && !errors.Is(err, tier.ErrRepairPending) {
 		return fmt.Errorf("strategy: cache %q: %w", key, err)
 	}
 	return nil
@@ -168,10 +169,12 @@ func (b *binding[V]) remove(ctx context.Context, src Writer[V], id string) error
 }
 
 // invalidate deletes key from L2 and L1. The source already holds the
-// truth, so a Redis failure here is reported to the caller: until the entry
+// truth. A Redis failure the Store will repair (tier.ErrRepairPending) is
+// not the caller's to handle: the old L2 entry is deleted once Redis
+// answers again. Any other Redis failure is returned: until the entry
 // expires, other instances may read the old value from L2.
 func (b *binding[V]) invalidate(ctx context.Context, key string) error {
-	if err := b.store.Delete(ctx, key); err != nil {
+	if err := b.store.Delete(ctx, key); err != nil && !errors.Is(err, tier.ErrRepairPending) {
 		return fmt.Errorf("strategy: invalidate %q: %w", key, err)
 	}
 	return nil

@@ -22,7 +22,9 @@ const (
 	// ErrBreakerOpen, until BreakerCooldown has passed.
 	BreakerOpen
 	// BreakerHalfOpen: the cooldown has passed and one call probes Redis;
-	// its success closes the breaker, its failure opens it again.
+	// its success closes the breaker (once the writes that failed while
+	// Redis was away are repaired: see Config.MaxRepairKeys), its failure
+	// opens it again.
 	BreakerHalfOpen
 	// BreakerDisabled: Config.BreakerFailures is negative.
 	BreakerDisabled
@@ -43,6 +45,11 @@ func (b BreakerState) String() string {
 	return "unknown"
 }
 
+// breakerRepairing is the state after a successful probe while writes wait
+// for repair: calls are refused but the repairer's, and the breaker reads
+// as half-open. The repairer closes it (see repaired).
+const breakerRepairing = BreakerDisabled + 1
+
 // breaker is a consecutive-failure circuit breaker. Its fast path (closed)
 // is one atomic load; it takes no lock and makes no I/O.
 type breaker struct {
@@ -50,6 +57,7 @@ type breaker struct {
 	cooldown  time.Duration // how long it stays open before a probe
 	clock     *clock
 	stats     *counters
+	repairs   *repairs // the Store's; nil in unit tests
 
 	state    atomic.Uint32 // BreakerState
 	failures atomic.Int64  // consecutive failures while closed
@@ -93,7 +101,20 @@ func (b *breaker) record(parent context.Context, err error) {
 	switch {
 	case err == nil || answered(err):
 		b.failures.Store(0)
-		if BreakerState(b.state.Load()) != BreakerClosed {
+		switch BreakerState(b.state.Load()) {
+		case BreakerClosed, breakerRepairing:
+		default:
+			if b.repairs != nil && b.repairs.pending() {
+				// Redis answers again: replay the failed writes before
+				// anything else reads it.
+				b.state.Store(uint32(breakerRepairing))
+				if !b.repairs.pending() {
+					// Replayed meanwhile, by a repairer that has ended.
+					b.state.CompareAndSwap(uint32(breakerRepairing), uint32(BreakerClosed))
+				}
+				b.repairs.kick()
+				return
+			}
 			b.state.Store(uint32(BreakerClosed))
 		}
 	case parent.Err() != nil:
@@ -101,10 +122,39 @@ func (b *breaker) record(parent context.Context, err error) {
 		// this way lets the next call probe.
 		b.state.CompareAndSwap(uint32(BreakerHalfOpen), uint32(BreakerOpen))
 	default:
-		if BreakerState(b.state.Load()) == BreakerHalfOpen || b.failures.Add(1) >= b.threshold {
+		if st := BreakerState(b.state.Load()); st == BreakerHalfOpen || st == breakerRepairing || b.failures.Add(1) >= b.threshold {
 			b.open()
 		}
 	}
+}
+
+// allowRepair is allow for the repairer's replay: it also passes while the
+// breaker waits for the replay (breakerRepairing), and, like allow, becomes
+// the probe once the cooldown has passed.
+func (b *breaker) allowRepair() bool {
+	if BreakerState(b.state.Load()) == breakerRepairing {
+		return true
+	}
+	return b.allow()
+}
+
+// recordRepair is record for the replay: its success leaves the breaker
+// waiting for the rest of the replay (see repaired) rather than closed.
+func (b *breaker) recordRepair(parent context.Context, err error) {
+	if BreakerState(b.state.Load()) == BreakerDisabled {
+		return
+	}
+	if err == nil || answered(err) {
+		b.failures.Store(0)
+		b.state.CompareAndSwap(uint32(BreakerHalfOpen), uint32(breakerRepairing))
+		return
+	}
+	b.record(parent, err)
+}
+
+// repaired closes a breaker that waited for the repairs, now replayed.
+func (b *breaker) repaired() {
+	b.state.CompareAndSwap(uint32(breakerRepairing), uint32(BreakerClosed))
 }
 
 func (b *breaker) open() {
@@ -115,7 +165,15 @@ func (b *breaker) open() {
 	b.failures.Store(0)
 }
 
-func (b *breaker) current() BreakerState { return BreakerState(b.state.Load()) }
+// current returns the state as callers see it (waiting for the repairs
+// reads as half-open).
+func (b *breaker) current() BreakerState {
+	st := BreakerState(b.state.Load())
+	if st == breakerRepairing {
+		return BreakerHalfOpen
+	}
+	return st
+}
 
 // answered reports whether err is an answer from Redis (a redis.Error such
 // as WRONGTYPE) rather than a failure to reach it. Answers that say the

@@ -124,6 +124,20 @@ type Config struct {
 	// DefaultBreakerCooldown (one second).
 	BreakerCooldown time.Duration
 
+	// MaxRepairKeys bounds how many keys the Store remembers for repair:
+	// a Set, Delete or SetMany whose Redis write fails (Redis down, slow,
+	// or the breaker open) leaves L2 holding the old value, so the Store
+	// remembers the key, reads it from the source meanwhile, and deletes
+	// it from L2 (announcing it on the bus) as soon as Redis answers again,
+	// before the breaker closes. Such a write returns an error wrapping
+	// ErrRepairPending (strategies whose source took the write return
+	// nil). A key that finds the set full is not remembered: its write
+	// returns the Redis error alone, and it is counted in
+	// Stats.RepairsDropped and logged; the old L2 entry then lives until
+	// its TTL. Repairs pending at Close are lost. Zero means
+	// DefaultMaxRepairKeys (10000); negative turns repair off.
+	MaxRepairKeys int
+
 	// ObserveRead, when set, is called after every read the Store answers
 	// (Get, and LookupL1 hits, which is how strategies read L1) with the
 	// tier that answered and how long the read took, measured with the
@@ -179,6 +193,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.BreakerFailures == 0 {
 		c.BreakerFailures = DefaultBreakerFailures
+	}
+	if c.MaxRepairKeys == 0 {
+		c.MaxRepairKeys = DefaultMaxRepairKeys
 	}
 	if c.BreakerCooldown <= 0 {
 		c.BreakerCooldown = DefaultBreakerCooldown

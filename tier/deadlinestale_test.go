@@ -22,18 +22,8 @@ func TestDeadlineServesStale(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			reader := newStore(t, Config{})
-			writer := reader
-			if c.tier == TierL2 {
-				writer = newStore(t, Config{})
-			}
+			reader, key := expiredOld(t, c.tier, o)
 			ctx := ctxT(t)
-			key := testKey(t)
-			if err := writer.Set(ctx, key, "old", o); err != nil {
-				t.Fatal(err)
-			}
-			writer.WaitL1()
-			time.Sleep(30 * time.Millisecond) // past its fresh time (no signal for time)
 			loading := make(chan struct{})
 			slow := func(ctx context.Context, _ string) (any, error) {
 				close(loading)

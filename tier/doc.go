@@ -87,7 +87,29 @@
 // the breaker opens: reads go to L1 and the loader without touching Redis,
 // and Set and Delete fail at once with ErrBreakerOpen. After
 // Config.BreakerCooldown one call probes Redis; its success closes the
-// breaker. Its state is Stats().Breaker.
+// breaker, once the writes that failed meanwhile are repaired. Its state is
+// Stats().Breaker.
+//
+// # Repair
+//
+// A Set, SetMany or Delete whose Redis write fails (Redis down, slow, or
+// the breaker open) leaves L2 with what it held, older than the source a
+// strategy wrote first. The Store remembers the key (up to
+// Config.MaxRepairKeys), reads it from the source meanwhile, and as soon as
+// Redis answers again deletes it from L2 and announces that on the bus,
+// before the breaker closes; the next read anywhere loads it. The write's
+// error wraps ErrRepairPending; strategies whose source took the write
+// return nil.
+//
+// # Stale values and soft timeouts
+//
+// Options.StaleIfError lets a read answer with an expired entry when its
+// reload fails or its deadline comes first. Options.SoftTimeout bounds how
+// long a reader waits for that reload before it takes the stale entry (the
+// reload goes on and fills when done), and Options.FailSafeThrottle stops
+// every process from calling a failing source for a key more than once per
+// period; both take the key's reload lock in Redis, so that one process in
+// the fleet reloads it while the others serve the stale entry.
 //
 // # Entries
 //
@@ -98,5 +120,9 @@
 // the shortest of its remaining L2 life, Options.L1TTL and Config.L1TTLCap.
 //
 // Values returned by a Store are shared with other readers through L1: treat
-// them as read-only.
+// them as read-only. What L1 holds of a value written to L2 (a load's fill,
+// Set, SetMany) is the codec's round trip of it, decoded from the encoded
+// bytes: it reads the same from L1 as from L2, and is never the caller's own
+// value. A value loaded while L2 is not written (no Redis, Redis failing,
+// the breaker open) is held as the loader returned it.
 package tier

@@ -30,6 +30,13 @@ var (
 	// once, without waiting on Redis. Reads never return it; they go on to
 	// the loader.
 	ErrBreakerOpen = errors.New("tier: redis circuit breaker open")
+	// ErrRepairPending is wrapped, with the Redis error, by the error of a
+	// Set, Delete or SetMany whose Redis write failed and whose keys the
+	// Store remembers: once Redis answers again it deletes them from L2
+	// and announces it on the bus, so that every instance loads them from
+	// the source (see Config.MaxRepairKeys). A strategy whose source took
+	// the write treats it as success.
+	ErrRepairPending = errors.New("tier: redis write failed; repair pending")
 	// ErrPattern is returned by DeletePattern for a pattern whose namespace
 	// (the part before the first ':') is empty or holds glob characters:
 	// the invalidation must know which namespace's channel to use.

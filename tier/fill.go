@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/tiercache/tiercache/codec"
@@ -31,6 +32,11 @@ type fillRead struct {
 	// flight, when set, is the flight the read runs for: a stale entry the
 	// load starts from is offered to its readers (see flight.stale).
 	flight *flight
+	// reloadLocked says the read holds the key's reload lock (see
+	// lockReload), which endReload ends; loadFailed says its load failed
+	// (the lock then becomes the key's FailSafeThrottle).
+	reloadLocked bool
+	loadFailed   bool
 }
 
 // l2Fill is the L2 write a load leaves to do once its readers have the
@@ -54,7 +60,9 @@ type staleL2 struct {
 // fetch continues a flight after its first L2 read: the load and the fill it
 // leaves to do, or the wait for another process's fill.
 func (s *Store) fetch(ctx context.Context, r *fillRead, first *l2Read) (flightResult, *l2Fill, error) {
-	if s.l2 == nil {
+	if s.l2 == nil || s.repairs.has(r.key) {
+		// No L2, or this process's last write of the key did not reach it:
+		// what L2 holds may be older than the source.
 		return s.loadAndStage(ctx, r, nil, nil)
 	}
 	deadline := time.Now().Add(s.cfg.FillWait)
@@ -159,10 +167,23 @@ func (s *Store) fetch(ctx context.Context, r *fillRead, first *l2Read) (flightRe
 			s.refreshAsync(ctx, r.key, r.id, r.o, r.load)
 			return flightResult{entry: e, tier: TierL2, stale: true}, nil, nil
 		}
-		s.stats.l2Misses.Add(1)
-		if r.flight != nil && e.servableOnError(r.o) {
-			r.flight.stale.Store(e) // for readers whose deadline comes first
+		servable := e.servableOnError(r.o)
+		if r.flight != nil && servable {
+			r.flight.stale.Store(e) // for readers whose deadline or soft timeout comes first
 		}
+		if servable && r.load != nil && r.o.guardsReload() {
+			switch s.lockReload(ctx, r, rd.raw) {
+			case reloadElsewhere:
+				// Another process reloads the key, or its reload failed
+				// within FailSafeThrottle: serve the entry stale meanwhile.
+				s.stats.l2Hits.Add(1)
+				s.stats.staleServed.Add(1)
+				return flightResult{entry: e, tier: TierL2, stale: true}, nil, nil
+			case reloadChanged:
+				continue // reloaded elsewhere just now: read the new entry
+			}
+		}
+		s.stats.l2Misses.Add(1)
 		return s.loadAndStage(ctx, r, nil, &staleL2{raw: rd.raw, entry: e})
 	}
 }
@@ -191,6 +212,7 @@ func (s *Store) loadAndStage(ctx context.Context, r *fillRead, lease []byte, pre
 // returns (see loadAndStage). A batch load stages each of its ids.
 func (s *Store) stage(ctx context.Context, r *fillRead, lease []byte, prev *staleL2, v any, err error) (flightResult, *l2Fill, error) {
 	if err != nil && !errors.Is(err, ErrNotFound) {
+		r.loadFailed = true
 		s.stats.loadErrors.Add(1)
 		s.releaseLease(ctx, r.key, lease)
 		if prev != nil && prev.entry.servableOnError(r.o) {
@@ -205,8 +227,9 @@ func (s *Store) stage(ctx context.Context, r *fillRead, lease []byte, prev *stal
 		return flightResult{}, nil, ErrNotFound
 	}
 	if lease == nil && prev == nil {
-		// L2 is not written: the value is not encoded, and its L1 cost is
-		// estimated.
+		// L2 is not written: the value is not encoded (L1 holds it as the
+		// loader returned it, shared with every reader), and its L1 cost
+		// is estimated.
 		_, e, _ := stamp(v, negative, r.o)
 		if !s.fillL1(r.key, e, r.o, unknownCost, r.t) {
 			s.stats.staleFills.Add(1)
@@ -340,7 +363,13 @@ func stamp(v any, negative bool, o *Options) (envelope, *l1Entry, time.Duration)
 }
 
 // encode builds the L2 envelope and the L1 entry of a value (or of a
-// negative answer) and the Redis TTL to write it with.
+// negative answer) and the Redis TTL to write it with. The L1 entry holds
+// the value as L2 holds it: decoded from the encoded payload, so that a
+// read answered by L1 returns what one answered by L2 would (a type whose
+// codec drops unexported fields loses them in both), and no reader shares
+// v with the caller who loaded or wrote it. A payload that does not decode
+// back is an error wrapping codec.ErrEncode: it would be a corrupt entry in
+// L2.
 func (s *Store) encode(key string, v any, negative bool, o *Options) ([]byte, *l1Entry, time.Duration, error) {
 	env, e, ttl := stamp(v, negative, o)
 	if !negative {
@@ -349,6 +378,10 @@ func (s *Store) encode(key string, v any, negative bool, o *Options) ([]byte, *l
 		if err != nil {
 			s.stats.encodeErrors.Add(1)
 			return nil, nil, 0, fmt.Errorf("tier: encode %q: %w", key, err)
+		}
+		if e.value, err = roundTrip(c, payload, v, o); err != nil {
+			s.stats.encodeErrors.Add(1)
+			return nil, nil, 0, fmt.Errorf("tier: encode %q: %w: the payload does not decode back: %w", key, codec.ErrEncode, err)
 		}
 		if cc, ok := c.(codec.Compressor); ok {
 			var compressed bool
@@ -362,6 +395,24 @@ func (s *Store) encode(key string, v any, negative bool, o *Options) ([]byte, *l
 	}
 	raw := appendEnvelope(make([]byte, 0, envelopeHeaderSize+len(env.payload)), env)
 	return raw, e, ttl, nil
+}
+
+// roundTrip decodes payload, which c encoded from v, into what L1 holds:
+// a value of the data type's Decoder, or, for Options without one (a
+// strategy's writes, untyped reads), of v's own type.
+func roundTrip(c codec.Codec, payload []byte, v any, o *Options) (any, error) {
+	if o.Decode != nil {
+		return o.Decode(c, payload)
+	}
+	t := reflect.TypeOf(v)
+	if t == nil {
+		return nil, nil
+	}
+	p := reflect.New(t)
+	if err := c.Unmarshal(payload, p.Interface()); err != nil {
+		return nil, err
+	}
+	return p.Elem().Interface(), nil
 }
 
 // newEntry builds an L1 entry and its check time.

@@ -31,17 +31,36 @@ type flight struct {
 	retry bool // the leader's own context ended first: readers read again
 	// stale is set while the flight loads to replace an expired L2 entry
 	// servable within the stale-if-error window: a reader whose context
-	// ends before the load answers gets it (see getShared).
+	// ends, or whose soft timeout passes, before the load answers gets it
+	// (see getShared). The flight's goroutines store it; readers only load
+	// it.
 	stale atomic.Pointer[l1Entry]
 }
 
 // getShared reads key through one flight per key and process. stale is the
 // caller's expired L1 entry, served if the flight fails within the
-// stale-if-error window.
+// stale-if-error window, or when the reader's context ends or its soft
+// timeout passes before the flight answers.
+//
+// The reader runs the flight's first L2 read itself when it leads (see
+// lead); everything after that runs on a goroutine of the Store's, which
+// owns the read's state. The reader only waits: it reads the flight's
+// outcome after done is closed, and its stale entry through an atomic.
 func (s *Store) getShared(ctx context.Context, key, id string, o *Options, load Loader, stale *l1Entry) (r Result, err error) {
 	ctx, sp := s.startSpan(ctx, OpGet, key)
 	defer endRead(sp, &r, &err)
 	counted := false
+	var softAt time.Time      // when the reader stops waiting for a load it can serve stale
+	var softTimer *time.Timer // made only once a wait begins: an L2 hit answers first
+	var soft <-chan time.Time // softTimer's channel until it fires
+	if o.SoftTimeout > 0 {
+		softAt = time.Now().Add(o.SoftTimeout)
+		defer func() {
+			if softTimer != nil {
+				softTimer.Stop()
+			}
+		}()
+	}
 	for {
 		if s.closed.Load() {
 			return Result{}, ErrClosed
@@ -63,21 +82,35 @@ func (s *Store) getShared(ctx context.Context, key, id string, o *Options, load 
 		if !follower {
 			s.lead(ctx, fillRead{key: key, id: id, o: o, load: load, flight: f}, f)
 		}
-		select {
-		case <-f.done:
-		case <-ctx.Done():
-			// A deadline does not beat a stale value: the reader's own
-			// (expired L1) entry, or the expired L2 entry the flight is
-			// replacing, within the stale-if-error window.
-			if stale != nil && stale.servableOnError(o) {
-				s.stats.staleServed.Add(1)
-				return stale.answer(TierL1, true)
+		if softTimer == nil && !softAt.IsZero() {
+			select {
+			case <-f.done:
+			default:
+				softTimer = time.NewTimer(time.Until(softAt))
+				soft = softTimer.C
 			}
-			if e := f.stale.Load(); e != nil && e.servableOnError(o) {
-				s.stats.staleServed.Add(1)
-				return e.answer(TierL2, true)
+		}
+	wait:
+		for {
+			select {
+			case <-f.done:
+				break wait
+			case <-soft:
+				soft = nil // a stale entry found later waits for the flight
+				if e, t := staleFor(stale, f, o); e != nil {
+					s.stats.staleServed.Add(1)
+					return e.answer(t, true)
+				}
+			case <-ctx.Done():
+				// A deadline does not beat a stale value: the reader's own
+				// (expired L1) entry, or the expired L2 entry the flight is
+				// replacing, within the stale-if-error window.
+				if e, t := staleFor(stale, f, o); e != nil {
+					s.stats.staleServed.Add(1)
+					return e.answer(t, true)
+				}
+				return Result{}, ctx.Err()
 			}
-			return Result{}, ctx.Err()
 		}
 		if f.retry && follower {
 			continue
@@ -96,6 +129,20 @@ func (s *Store) getShared(ctx context.Context, key, id string, o *Options, load 
 	}
 }
 
+// staleFor returns the entry a reader of flight f may be answered with
+// before the flight answers, and the tier it comes from: the reader's own
+// expired L1 entry, else the expired L2 entry the flight is replacing,
+// within the stale-if-error window; nil when there is none.
+func staleFor(own *l1Entry, f *flight, o *Options) (*l1Entry, Tier) {
+	if own != nil && own.servableOnError(o) {
+		return own, TierL1
+	}
+	if e := f.stale.Load(); e != nil && e.servableOnError(o) {
+		return e, TierL2
+	}
+	return nil, TierNone
+}
+
 // lead runs flight f: the first L2 read on the caller's goroutine, bounded
 // by its context. With a loader, that read also takes the fill lease of a
 // missing key (one round trip before the load). A fresh L2 hit ends the
@@ -109,7 +156,7 @@ func (s *Store) lead(ctx context.Context, r fillRead, f *flight) {
 	}
 	r.t = s.l1.begin(r.key)
 	var first l2Read
-	if s.l2 != nil {
+	if s.l2 != nil && !s.repairs.has(r.key) {
 		first = s.readL2(ctx, &r)
 		switch {
 		case first.err != nil && ctx.Err() != nil:
@@ -118,10 +165,20 @@ func (s *Store) lead(ctx context.Context, r fillRead, f *flight) {
 			s.complete(r.key, f, flightResult{}, ctx.Err(), true)
 			return
 		case first.err == nil && first.raw != nil:
-			if e, ok := s.freshL2(ctx, first.raw, &r); ok {
+			e, fresh := s.freshL2(ctx, first.raw, &r)
+			if fresh {
 				s.l1.end(r.t)
 				s.complete(r.key, f, flightResult{entry: e, tier: TierL2}, nil, false)
 				return
+			}
+			if e != nil && r.o.SoftTimeout > 0 && e.servableOnError(r.o) {
+				// Offered before the reload starts, so that the soft
+				// timeout finds it; withdrawn if a write of the key came
+				// meanwhile (see forgetFlights).
+				f.stale.Store(e)
+				if !s.l1.current(r.t) {
+					f.stale.CompareAndSwap(e, nil)
+				}
 			}
 		}
 	}
@@ -138,7 +195,10 @@ func (s *Store) continueFlight(ctx context.Context, r fillRead, f *flight, first
 		s.complete(r.key, f, flightResult{}, ErrClosed, false)
 		return
 	}
-	inline := ctx.Done() == nil
+	// A leader that can never give up (context.Background and the like)
+	// runs the rest itself, saving a goroutine hand-off, unless a soft
+	// timeout may have it stop waiting.
+	inline := ctx.Done() == nil && r.o.SoftTimeout <= 0
 	if d, ok := ctx.Deadline(); ok {
 		// Wait for another process's fill at most half the leader's time,
 		// leaving the other half for its own load.
@@ -156,6 +216,7 @@ func (s *Store) continueFlight(ctx context.Context, r fillRead, f *flight, first
 		if fill == nil {
 			s.l1.end(r.t)
 			s.complete(r.key, f, res, err, false)
+			s.endReload(fctx, &r)
 			return
 		}
 		// The readers have their value now; the L2 fill follows, off their
@@ -174,8 +235,6 @@ func (s *Store) continueFlight(ctx context.Context, r fillRead, f *flight, first
 		s.landAndForget(fctx, &r, f, fill)
 	}
 	if inline {
-		// The leader can never give up (context.Background and the like):
-		// it runs the rest itself and saves a goroutine hand-off.
 		rest()
 		return
 	}
@@ -190,6 +249,7 @@ func (s *Store) landAndForget(ctx context.Context, r *fillRead, f *flight, fill 
 	}
 	fctx, cancel := context.WithTimeout(ctx, s.cfg.L2Timeout)
 	s.land(fctx, r, fill)
+	s.endReload(fctx, r)
 	cancel()
 	s.l1.end(r.t)
 	s.forget(r.key, f)
@@ -289,16 +349,17 @@ func mayHaveRun(err error) bool {
 }
 
 // freshL2 answers from a fresh L2 entry, filling L1 and starting its
-// refresh-ahead reload when it is past its refresh point; ok is false for
-// anything else (which fetch handles).
-func (s *Store) freshL2(ctx context.Context, raw []byte, r *fillRead) (*l1Entry, bool) {
+// refresh-ahead reload when it is past its refresh point; fresh is false for
+// anything else (which fetch handles), with the decoded entry when it has
+// only expired.
+func (s *Store) freshL2(ctx context.Context, raw []byte, r *fillRead) (e *l1Entry, fresh bool) {
 	env, e, err := s.decodeL2(r.key, raw, r.o)
 	if err != nil || env.lease() {
 		return nil, false
 	}
 	now := time.Now().UnixNano()
 	if now >= e.freshUntil {
-		return nil, false
+		return e, false
 	}
 	s.l2Hit(ctx, r, e, len(raw), now)
 	return e, true

@@ -77,6 +77,27 @@ type Options struct {
 	// reload answers (the entry held in L1, or the expired L2 entry the
 	// reload replaces; Result.Stale is set).
 	StaleIfError time.Duration
+	// SoftTimeout bounds how long a reader waits for the reload of an
+	// expired entry that StaleIfError lets it serve (the entry held in its
+	// L1, or the expired L2 entry the reload replaces): past it, the reader
+	// gets that entry (Result.Stale set, counted in Stats.StaleServed)
+	// while the reload goes on in the background, bounded by
+	// Config.LoadTimeout, and fills both tiers when it ends. It also makes
+	// such a reload fleet-wide: the process that starts it holds the key's
+	// reload lock in Redis, and readers in the other processes serve the
+	// stale entry at once instead of loading too. Zero turns it off.
+	SoftTimeout time.Duration
+	// FailSafeThrottle is how long no process reloads a key after a reload
+	// failed while its stale entry was served: a reader's reload within
+	// StaleIfError, or a background one (StaleWhileRevalidate,
+	// RefreshAfter). The failing process keeps the key's reload lock in
+	// Redis that long, and readers in every process serve the entry
+	// meanwhile (stale ones with Result.Stale set). A write or delete of
+	// the key is not throttled: the next read takes what it wrote, or
+	// loads. Zero turns it off: each read past the stale entry's fresh
+	// time may call the loader again (one at a time per process, or per
+	// fleet with SoftTimeout).
+	FailSafeThrottle time.Duration
 	// RefreshAfter, between 0 and 1, is the fraction of TTL after which a
 	// read of a fresh entry returns it and starts one background reload
 	// (refresh-ahead). Zero turns refresh-ahead off.
@@ -158,6 +179,11 @@ func (o *Options) negativeTTL() time.Duration {
 		return min(o.ttl()/10, DefaultNegativeTTL)
 	}
 }
+
+// guardsReload reports whether the reload of an expired entry servable on
+// error takes the key's fleet-wide reload lock (see SoftTimeout and
+// FailSafeThrottle).
+func (o *Options) guardsReload() bool { return o.SoftTimeout > 0 || o.FailSafeThrottle > 0 }
 
 // staleWindow is how long past fresh-until an entry is kept.
 func (o *Options) staleWindow() time.Duration {

@@ -93,7 +93,8 @@ func (s *Store) refresh(ctx context.Context, key, id string, o *Options, load Lo
 	if !s.lockRefresh(ctx, key) {
 		return
 	}
-	defer s.unlockRefresh(ctx, key)
+	r.reloadLocked = true
+	defer s.endReload(ctx, r) // kept as the key's FailSafeThrottle if the load fails
 	// Another process may have refreshed key and released its lock between
 	// the read above and this lock: reload only if the entry is still the
 	// one read.

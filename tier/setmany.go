@@ -11,7 +11,8 @@ import (
 // round trip per node (chunks of BatchChunk) and then to L1, as Set does
 // for one. An invalid id or a value the codec cannot encode is named in the
 // returned *BatchError and not written; so is an id whose Redis write
-// failed (it is dropped from L1). The other ids are written.
+// failed (it is dropped from L1 and remembered for repair, its error
+// wrapping ErrRepairPending, as with Set). The other ids are written.
 func (g *Group[V]) SetMany(ctx context.Context, items map[string]V) (err error) {
 	if len(items) == 0 {
 		return nil
@@ -77,9 +78,9 @@ func (g *Group[V]) SetMany(ctx context.Context, items map[string]V) (err error) 
 	}
 	for i, w := range writes {
 		if err := failed[i]; err != nil {
-			errs.add(w.id, err)
+			errs.add(w.id, s.remember(err, w.key))
 			s.l1.invalidate(w.key)
-		} else if g.o.L1TTL >= 0 {
+		} else if s.repairs.forget(w.key); g.o.L1TTL >= 0 {
 			s.l1.write(w.key, w.e, s.l1TTL(w.e, &g.o), int64(len(w.raw)))
 		} else {
 			s.l1.invalidate(w.key)

@@ -100,6 +100,17 @@ type Stats struct {
 	BreakerOpens uint64 `metric:"breaker_opens_total" help:"Times the circuit breaker around Redis opened."`
 	// BreakerRejected counts Redis calls skipped because the breaker was open.
 	BreakerRejected uint64 `metric:"breaker_rejected_total" help:"Redis calls skipped because the breaker was open."`
+
+	// RepairsQueued counts keys remembered for repair because their write
+	// did not reach Redis (see Config.MaxRepairKeys).
+	RepairsQueued uint64 `metric:"repairs_total" result:"queued" help:"Keys whose write did not reach Redis, by what became of their repair."`
+	// RepairsReplayed counts keys deleted from L2 by a repair once Redis
+	// answered again.
+	RepairsReplayed uint64 `metric:"repairs_total" result:"replayed"`
+	// RepairsDropped counts keys not remembered for repair because
+	// MaxRepairKeys were already waiting (logged; L2 may serve their old
+	// value until its TTL).
+	RepairsDropped uint64 `metric:"repairs_total" result:"dropped"`
 }
 
 // counters is the live, atomically updated form of Stats: one field per
@@ -124,6 +135,8 @@ type counters struct {
 	resubscribes, l1Clears, patternDeleted  atomic.Uint64
 	namespaceBumps                          atomic.Uint64
 	breakerOpens, breakerRejected           atomic.Uint64
+
+	repairsQueued, repairsReplayed, repairsDropped atomic.Uint64
 }
 
 // snapshot reads every counter into the Stats field of its name. It is

@@ -81,6 +81,8 @@ type Store struct {
 	// flight has answered its readers and before its L2 fill is written.
 	beforeLand func(key string)
 
+	repairs repairs // keys whose write did not reach Redis (see repair.go)
+
 	flightMu  sync.Mutex
 	flights   map[string]*flight // L1 misses of one key share one flight
 	refreshes sync.Map           // keys with a background reload running
@@ -114,12 +116,14 @@ func New(cfg *Config) (*Store, error) {
 	s.leasePrefix = newToken()
 	s.leaseTTLArg = strconv.FormatInt(c.FillLockTTL.Milliseconds(), 10)
 	s.clock = newClock()
+	s.repairs.init(c.MaxRepairKeys)
 	if s.l1, err = newL1(c, &s.stats, s.clock); err != nil {
 		s.clock.close()
 		return nil, fmt.Errorf("tier: l1: %w", err)
 	}
 	if cfg.Redis != nil {
 		s.l2 = &l2{rdb: cfg.Redis, timeout: cfg.L2Timeout, br: newBreaker(c, s.clock, &s.stats)}
+		s.l2.br.repairs = &s.repairs
 		s.l2.pipe = &l2Pipe{c: s.l2, bg: &s.bg}
 		if !cfg.DisableBus {
 			s.bus = newBus(s)
@@ -263,10 +267,13 @@ func (e *l1Entry) servableOnError(o *Options) bool {
 }
 
 // Set writes value under key to L2 and L1. A value the codec cannot encode
-// is an error wrapping codec.ErrEncode, and nothing is written. A Redis
-// failure is returned (and counted) and the key is dropped from L1, so that
-// the next read goes to the source. A fill in flight for key does not
-// overwrite what Set wrote.
+// (or cannot decode back) is an error wrapping codec.ErrEncode, and nothing
+// is written. L1 holds the value as L2 does: decoded from what was encoded,
+// so that readers never share value itself. A Redis failure is returned
+// (and counted) and the key is dropped from L1, so that the next read goes
+// to the source; the key is remembered for repair (the error then wraps
+// ErrRepairPending, see Config.MaxRepairKeys). A fill in flight for key
+// does not overwrite what Set wrote.
 func (s *Store) Set(ctx context.Context, key string, value any, o *Options) (err error) {
 	ctx, sp := s.startSpan(ctx, OpSet, key)
 	defer func() { endSpan(sp, 0, err) }()
@@ -288,6 +295,9 @@ func (s *Store) Set(ctx context.Context, key string, value any, o *Options) (err
 		}
 		if l2err = s.l2.set(ctx, key, raw, ttl); l2err != nil {
 			s.l2Error(l2err)
+			l2err = s.remember(l2err, key)
+		} else {
+			s.repairs.forget(key)
 		}
 		// Even after a failure: the write may have landed, and the caller
 		// may have changed the source.
@@ -305,7 +315,8 @@ func (s *Store) Set(ctx context.Context, key string, value any, o *Options) (err
 }
 
 // Delete removes keys from L2 and L1; fills in flight for them do not put
-// their older results back.
+// their older results back. When Redis cannot be reached, the keys are
+// remembered for repair, as with Set.
 func (s *Store) Delete(ctx context.Context, keys ...string) error {
 	if len(keys) == 0 {
 		return nil
@@ -319,6 +330,9 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 	if s.l2 != nil {
 		if err = s.l2.del(ctx, keys); err != nil {
 			s.l2Error(err)
+			err = s.remember(err, keys...)
+		} else {
+			s.repairs.forget(keys...)
 		}
 	}
 	// After L2: a reader that read the old L2 entry began its fill before
