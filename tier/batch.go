@@ -186,9 +186,19 @@ func (s *Store) leadMany(ctx context.Context, reads []fillRead, led []*flight, u
 			}
 		}
 	}()
-	pending := make([]int, len(reads))
-	for i := range pending {
-		pending[i] = i
+	pending := make([]int, 0, len(reads))
+	var unrepaired []batchLoad // keys whose last write here did not reach L2
+	for i := range reads {
+		if s.repairs.has(reads[i].key) {
+			// What L2 holds may be older than the source: load, uncached
+			// in L2, as a single read does.
+			unrepaired = append(unrepaired, batchLoad{i: i})
+			continue
+		}
+		pending = append(pending, i)
+	}
+	if len(unrepaired) > 0 {
+		s.loadMany(ctx, reads, led, unrepaired, loadMany)
 	}
 	var due []refreshItem // L2 hits to reload in the background, together
 	defer func() {

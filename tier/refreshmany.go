@@ -181,19 +181,26 @@ func (s *Store) lockRefreshes(ctx context.Context, reads []fillRead, due []int) 
 	return locked
 }
 
-// unlockRefreshes releases the refresh locks of reads[locked] in one
-// pipeline, each only while it is still this Store's.
+// unlockRefreshes ends the refresh locks of reads[locked] in one pipeline,
+// each only while it is still this Store's: it releases them, or keeps the
+// lock of a key whose reload failed for the data type's FailSafeThrottle
+// (see endReload).
 func (s *Store) unlockRefreshes(ctx context.Context, reads []fillRead, locked []int) {
 	if len(locked) == 0 {
 		return
 	}
 	token := refreshToken(s.cfg.InstanceID)
 	_, errs := s.l2.pipeline(ctx, "refresh unlocks", len(locked), func(p redis.Pipeliner, j int, eval bool) redis.Cmder {
-		keys := []string{reads[locked[j]].key + refreshLockSuffix}
-		if eval {
-			return delIfEquals.Eval(ctx, p, keys, token)
+		r := &reads[locked[j]]
+		keys := []string{r.key + refreshLockSuffix}
+		script, args := delIfEquals, []any{token}
+		if r.loadFailed && r.o.FailSafeThrottle > 0 {
+			script, args = throttleLock, []any{token, throttleMillis(r.o)}
 		}
-		return delIfEquals.EvalSha(ctx, p, keys, token)
+		if eval {
+			return script.Eval(ctx, p, keys, args...)
+		}
+		return script.EvalSha(ctx, p, keys, args...)
 	})
 	for _, err := range errs {
 		if err != nil && !errors.Is(err, redis.Nil) {

@@ -75,3 +75,69 @@ func TestGetManyRefreshAheadOneBatchLoad(t *testing.T) {
 		})
 	}
 }
+
+// TestGetManyRefreshThrottled: a batch refresh whose load fails keeps the
+// refresh locks of its keys for FailSafeThrottle, as a single reload does,
+// so that no process reloads them before it has passed.
+func TestGetManyRefreshThrottled(t *testing.T) {
+	ctx := ctxT(t)
+	s := newStore(t, Config{})
+	src := newBatchSource()
+	const throttle = 3 * time.Second
+	g, err := NewGroup(s, GroupConfig[string]{Namespace: batchNamespace(), Entity: "item",
+		Options: Options{TTL: 2 * time.Second, TTLJitter: -1, RefreshAfter: 0.1, FailSafeThrottle: throttle},
+		Load:    src.load, LoadMany: src.loadMany})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{"a", "b"}
+	if _, err := g.GetMany(ctx, ids); err != nil {
+		t.Fatalf("GetMany: %v", err)
+	}
+	src.mu.Lock()
+	src.fail = map[string]bool{"a": true, "b": true}
+	src.mu.Unlock()
+	due := time.Now().Add(300 * time.Millisecond)
+	waitFor(t, func() bool { return time.Now().After(due) })
+	got, err := g.GetMany(ctx, ids) // answered from L1; reloads in the background, and fails
+	if err != nil {
+		t.Fatalf("GetMany past the refresh point: %v", err)
+	}
+	checkServed(t, src, got, ids)
+	s.bg.Wait()
+	if n := s.Stats().RefreshErrors; n != 2 {
+		t.Fatalf("RefreshErrors = %d; want 2", n)
+	}
+	for _, id := range ids {
+		key, _ := g.Key(ctx, id)
+		ttl, err := s.Redis().PTTL(ctx, key+refreshLockSuffix).Result()
+		if err != nil || ttl <= 0 || ttl > throttle {
+			t.Errorf("refresh lock of %q after a failed reload: TTL %v, %v; want kept as the throttle, at most %v", id, ttl, err, throttle)
+		}
+	}
+}
+
+// TestGetManySkipsL2WhileRepairPending: a key whose last write in this
+// process did not reach Redis is read from the source by GetMany, as by
+// Get, never from L2 (which may hold the value from before that write).
+func TestGetManySkipsL2WhileRepairPending(t *testing.T) {
+	ctx := ctxT(t)
+	s := newStore(t, Config{})
+	src := newBatchSource()
+	g := newBatchGroup(t, s, batchNamespace(), src, false)
+	key, _ := g.Key(ctx, "x")
+	if err := s.Set(ctx, key, "old", nil); err != nil {
+		t.Fatalf("Set: %v", err)
+	}
+	s.ClearLocal()
+	// As remember leaves it after a failed write, without its repairer
+	// (which would delete the old entry).
+	s.repairs.mu.Lock()
+	s.repairs.keys[key] = 1
+	s.repairs.n.Add(1)
+	s.repairs.mu.Unlock()
+	got, err := g.GetMany(ctx, []string{"x"})
+	if err != nil || got["x"] != src.value("x") {
+		t.Errorf("GetMany while a repair is pending = %q, %v; want the source's %q", got["x"], err, src.value("x"))
+	}
+}

@@ -65,6 +65,12 @@ func (s *Store) lockReload(ctx context.Context, r *fillRead, raw []byte) reloadL
 	return reloadHeld
 }
 
+// throttleMillis is throttleLock's argument for o: FailSafeThrottle in
+// milliseconds, at least 1.
+func throttleMillis(o *Options) string {
+	return strconv.FormatInt(max(o.FailSafeThrottle.Milliseconds(), 1), 10)
+}
+
 // endReload ends the reload lock r holds, if any: it releases it, or, when
 // the load failed and the data type sets FailSafeThrottle, keeps it that
 // long as the key's throttle.
@@ -77,8 +83,7 @@ func (s *Store) endReload(ctx context.Context, r *fillRead) {
 		s.unlockRefresh(ctx, r.key)
 		return
 	}
-	ms := strconv.FormatInt(max(r.o.FailSafeThrottle.Milliseconds(), 1), 10)
-	if _, err := s.l2.runScript(ctx, throttleLock, r.key+refreshLockSuffix, refreshToken(s.cfg.InstanceID), ms); err != nil {
+	if _, err := s.l2.runScript(ctx, throttleLock, r.key+refreshLockSuffix, refreshToken(s.cfg.InstanceID), throttleMillis(r.o)); err != nil {
 		s.l2Error(err) // the lock expires after FillLockTTL
 	}
 }

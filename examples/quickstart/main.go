@@ -106,8 +106,12 @@ func run(ctx context.Context, out, logs io.Writer) error {
 		return err
 	}
 	if err := products.Set(ctx, "42", Product{ID: "42", Name: "teapot", Price: 1500}); err != nil {
-		// The source has the new price; only the cache invalidation failed.
-		fmt.Fprintf(logs, "price change saved, but: %v\n", err)
+		fmt.Fprintf(logs, "price change not saved: %v\n", err)
+	} else if n := store.Stats().RepairsQueued; n > 0 {
+		// The source has the new price; Redis did not get the
+		// invalidation. The Store replays it as soon as Redis answers, and
+		// reads the key from the source until then.
+		fmt.Fprintf(logs, "price change saved; its cache invalidation waits for Redis (%d repair queued)\n", n)
 	}
 	if err := read("after a price change"); err != nil {
 		return err

@@ -60,7 +60,7 @@ func TestRun(t *testing.T) {
 		},
 		{
 			name: "REDIS_URL unreachable", redisURL: "redis://" + closedPort(t), wantOut: l1Only,
-			wantLogs: []string{"connection refused", "price change saved, but"},
+			wantLogs: []string{"connection refused", "price change saved; its cache invalidation waits for Redis"},
 		},
 	}
 	for _, tt := range tests {
