@@ -24,7 +24,7 @@ fi
 
 if ! command -v chromium >/dev/null 2>&1; then
   # debugpage's browser test renders the page in headless Chromium (and
-  # fails without it under CI).
+  # fails without it).
   echo "test.sh: chromium is not on the PATH: installing it (apt-get install -y --no-install-recommends chromium)"
   sudo=
   if [ "$(id -u)" != 0 ]; then sudo=sudo; fi
