@@ -228,7 +228,7 @@ func (s *Store) leadMany(ctx context.Context, reads []fillRead, led []*flight, u
 			rd, r := rds[j], &reads[i]
 			if rd.err != nil {
 				if round[j] == readLease && mayHaveRun(rd.err) {
-					s.releaseLeaseLater(r.key, lease)
+					s.releaseLeaseLater(r.key, lease, nil)
 				}
 				l2err = rd.err
 				loads = append(loads, batchLoad{i: i}) // Redis failing: serve from the source

@@ -283,7 +283,7 @@ func (s *Store) takeExpiredLease(ctx context.Context, key string, old []byte) ([
 	if err != nil {
 		s.l2Error(err)
 		if mayHaveRun(err) {
-			s.releaseLeaseLater(key, lease)
+			s.releaseLeaseLater(key, lease, nil)
 		}
 		return nil, err
 	}
@@ -313,8 +313,10 @@ func (s *Store) releaseLease(ctx context.Context, key string, lease []byte) {
 
 // releaseLeaseLater takes back a lease whose SET may or may not have
 // reached Redis, in the background: it retries, backing off, until Redis
-// answers, the lease's own TTL has passed or the Store closes.
-func (s *Store) releaseLeaseLater(key string, lease []byte) {
+// answers, the lease's own TTL has passed or the Store closes. A SET still
+// on its way (answered not nil: a pipelined read its reader left) is waited
+// for first, so that the release cannot come before it.
+func (s *Store) releaseLeaseLater(key string, lease []byte, answered <-chan struct{}) {
 	if !s.goStarted() {
 		return
 	}
@@ -322,6 +324,13 @@ func (s *Store) releaseLeaseLater(key string, lease []byte) {
 		defer s.bg.Done()
 		ctx, cancel := context.WithTimeout(s.bg.Context(), s.cfg.FillLockTTL)
 		defer cancel()
+		if answered != nil {
+			select {
+			case <-answered:
+			case <-ctx.Done():
+				return
+			}
+		}
 		for wait := 10 * time.Millisecond; ; wait *= 2 {
 			released, err := s.l2.delIfLease(ctx, key, lease)
 			if err == nil {

@@ -325,7 +325,7 @@ func (s *Store) readL2(ctx context.Context, r *fillRead) (rd l2Read) {
 		// The command may have reached Redis and stored the lease though
 		// its answer was lost: take it back once Redis answers, so that
 		// other processes do not wait for a fill that never comes.
-		s.releaseLeaseLater(r.key, lease)
+		s.releaseLeaseLater(r.key, lease, answeredBy(err))
 	}
 	if !won {
 		lease = nil
@@ -340,6 +340,8 @@ func (s *Store) readL2(ctx context.Context, r *fillRead) (rd l2Read) {
 func mayHaveRun(err error) bool {
 	var op *net.OpError
 	switch {
+	case errors.Is(err, errUnanswered):
+		return true // sent, though its reader left (with a context.Canceled)
 	case errors.Is(err, ErrBreakerOpen), errors.Is(err, context.Canceled), errors.Is(err, errUnsent):
 		return false
 	case errors.As(err, &op) && op.Op == "dial":

@@ -155,25 +155,23 @@ func (g *Group[V]) uncachedMany(ctx context.Context, ids []string, out map[strin
 		}
 		valid = append(valid, id)
 	}
+	if len(valid) == 0 {
+		return out, errs.err()
+	}
 	vals, err := g.s.callBatchLoader(ctx, g.loadMany, valid)
 	var per *BatchError
 	errors.As(err, &per)
 	d := g.s.mono() - start
 	for _, id := range valid {
-		if v, ok := vals[id]; ok {
+		v, err := batchOutcome(vals, per, err, id)
+		if err == nil {
 			g.tc.read(TierSource, false, nil, d)
 			out[id], _ = v.(V)
 			continue
 		}
-		switch {
-		case per != nil && per.Errs[id] != nil:
-			g.tc.read(TierNone, false, per.Errs[id], d)
-			errs.add(id, per.Errs[id])
-		case per == nil && err != nil:
-			g.tc.read(TierNone, false, err, d)
+		g.tc.read(TierNone, false, err, d) // ErrNotFound: the source does not have it
+		if !errors.Is(err, ErrNotFound) {
 			errs.add(id, err)
-		default:
-			g.tc.read(TierNone, false, ErrNotFound, d) // the source does not have it
 		}
 	}
 	return out, errs.err()

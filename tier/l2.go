@@ -143,13 +143,15 @@ func (c *l2) call(ctx context.Context, fn func(ctx context.Context) error) error
 func (c *l2) get(ctx context.Context, key string) ([]byte, error) {
 	cmd := redis.NewStringCmd(ctx, "get", key)
 	err := c.read(ctx, cmd)
-	b, _ := cmd.Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}
 	if err != nil {
+		// cmd is not read: a queued read whose reader left may still be
+		// answered into it.
 		return nil, fmt.Errorf("tier: redis get %q: %w", key, err)
 	}
+	b, _ := cmd.Bytes()
 	return b, nil
 }
 
@@ -174,13 +176,13 @@ func (c *l2) set(ctx context.Context, key string, raw []byte, ttl time.Duration)
 func (c *l2) getOrLease(ctx context.Context, key string, lease []byte, ttlArg any) (raw []byte, won bool, err error) {
 	cmd := redis.NewStringCmd(ctx, "set", key, lease, "nx", "get", "px", ttlArg)
 	err = c.read(ctx, cmd)
-	raw, _ = cmd.Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, true, nil
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("tier: redis get or lease %q: %w", key, err)
+		return nil, false, fmt.Errorf("tier: redis get or lease %q: %w", key, err) // cmd unread, as in get
 	}
+	raw, _ = cmd.Bytes()
 	return raw, false, nil
 }
 

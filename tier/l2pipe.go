@@ -3,7 +3,9 @@ package tier
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -45,11 +47,48 @@ type pipeRead struct {
 	quit   <-chan struct{} // the reader's ctx.Done(): a read it left is not sent
 	queued time.Time       // when it was queued: it is bounded by L2Timeout from then
 	err    error           // the read's outcome, set before the batch's done
+	// state moves once from readQueued, to readSent by the sender or to
+	// readAbandoned by whichever of the two sees the reader gone first.
+	state atomic.Int32
 }
 
-// errUnsent ends a queued read that waited its whole L2Timeout behind a
-// slow one: it was never sent.
-var errUnsent = errors.New("tier: redis read not sent: it waited its whole L2Timeout behind another")
+// The states of a pipeRead.
+const (
+	readQueued int32 = iota
+	readSent
+	readAbandoned
+)
+
+var (
+	// errUnsent ends a queued read that was never sent: its reader left
+	// first, or it waited its whole L2Timeout behind a slow read.
+	errUnsent = errors.New("tier: redis read not sent")
+	// errUnanswered is wrapped by an unansweredError.
+	errUnanswered = errors.New("tier: redis read sent, not answered before its reader left")
+)
+
+// unansweredError ends a read whose reader left after it was sent: the
+// read may still run (and a SET NX GET take its lease) until done, which is
+// closed when its pipeline has returned.
+type unansweredError struct {
+	err  error // the reader's ctx.Err()
+	done <-chan struct{}
+}
+
+func (e *unansweredError) Error() string { return errUnanswered.Error() + ": " + e.err.Error() }
+
+// Unwrap returns errUnanswered and the reader's context error.
+func (e *unansweredError) Unwrap() []error { return []error{errUnanswered, e.err} }
+
+// answeredBy returns the channel closed once the read that failed with err
+// can no longer run, or nil when it already cannot.
+func answeredBy(err error) <-chan struct{} {
+	var ue *unansweredError
+	if errors.As(err, &ue) {
+		return ue.done
+	}
+	return nil
+}
 
 // do sends cmd, bounded by ctx and by the L2 timeout, and returns its
 // error: alone when nothing else is in flight, else in the next pipeline.
@@ -77,9 +116,12 @@ func (p *l2Pipe) do(ctx context.Context, cmd redis.Cmder) error {
 	case <-b.done:
 		return r.err
 	case <-ctx.Done():
-		// The read may still go out (and, for a lease, take it): the
-		// caller treats ctx's error as "may have run".
-		return ctx.Err()
+		// The reader leaves; the command is the sender's now, never read
+		// here again.
+		if r.state.CompareAndSwap(readQueued, readAbandoned) || r.state.Load() == readAbandoned {
+			return fmt.Errorf("%w: %w", errUnsent, ctx.Err())
+		}
+		return &unansweredError{err: ctx.Err(), done: b.done}
 	}
 }
 
@@ -127,26 +169,32 @@ func (p *l2Pipe) drain(b *pipeBatch) {
 // no read waits longer than one L2Timeout for Redis, queued or not.
 func (p *l2Pipe) send(b *pipeBatch) {
 	defer close(b.done)
+	deadline := b.reads[0].queued.Add(p.c.timeout)
+	expired := !time.Now().Before(deadline)
 	live := make([]*pipeRead, 0, len(b.reads))
 	for _, r := range b.reads {
 		select {
 		case <-r.quit:
-			r.err = context.Canceled // its reader has gone: not sent
+			// Its reader has gone (or is going: should it see done first,
+			// it finds this error, never an unsent command).
+			r.state.CompareAndSwap(readQueued, readAbandoned)
+			r.err = fmt.Errorf("%w: its reader left", errUnsent)
+			continue
 		default:
+		}
+		if expired && r.state.CompareAndSwap(readQueued, readAbandoned) {
+			r.err = fmt.Errorf("%w: it waited its whole L2Timeout (%v) behind another", errUnsent, p.c.timeout)
+			continue
+		}
+		if r.state.CompareAndSwap(readQueued, readSent) {
 			live = append(live, r)
 		}
 	}
 	if len(live) == 0 {
 		return
 	}
-	ctx, cancel := context.WithDeadline(p.bg.Context(), live[0].queued.Add(p.c.timeout))
+	ctx, cancel := context.WithDeadline(p.bg.Context(), deadline)
 	defer cancel()
-	if ctx.Err() != nil {
-		for _, r := range live {
-			r.err = errUnsent
-		}
-		return
-	}
 	for lo := 0; lo < len(live); lo += BatchChunk {
 		chunk := live[lo:min(lo+BatchChunk, len(live))]
 		err := p.c.call(ctx, func(ctx context.Context) error {
@@ -175,6 +223,7 @@ func (p *l2Pipe) send(b *pipeBatch) {
 // fail ends every read of b with err, unsent.
 func (p *l2Pipe) fail(b *pipeBatch, err error) {
 	for _, r := range b.reads {
+		r.state.CompareAndSwap(readQueued, readAbandoned)
 		r.err = err
 	}
 	close(b.done)

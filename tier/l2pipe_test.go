@@ -2,6 +2,7 @@ package tier
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -17,6 +18,9 @@ import (
 type cmdLog struct {
 	prefix string
 	gate   chan struct{}
+	// pipeGate, when set, holds every pipeline of reads of the prefix until
+	// it is closed; pipeEntered is closed when the first one is held.
+	pipeGate, pipeEntered chan struct{}
 
 	mu        sync.Mutex
 	singles   []string   // keys read on their own
@@ -53,7 +57,14 @@ func (h *cmdLog) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proce
 		if len(ks) > 0 {
 			h.mu.Lock()
 			h.pipelines = append(h.pipelines, ks)
+			first := len(h.pipelines) == 1
 			h.mu.Unlock()
+			if h.pipeGate != nil {
+				if first {
+					close(h.pipeEntered)
+				}
+				<-h.pipeGate
+			}
 		}
 		return next(ctx, cmds)
 	}
@@ -230,6 +241,8 @@ func TestQueuedReadBoundedByL2Timeout(t *testing.T) {
 			took <- time.Since(start)
 		}()
 	}
+	// Every one of them queued behind the hung read, not sent alone after it.
+	waitFor(t, func() bool { return queued(s) == n-1 })
 	var worst time.Duration
 	for range n {
 		worst = max(worst, <-took)
@@ -240,4 +253,48 @@ func TestQueuedReadBoundedByL2Timeout(t *testing.T) {
 		t.Errorf("slowest read took %v; want under 1.5 x L2Timeout (%v)", worst, timeout)
 	}
 	proxy.SetBlackhole(false)
+}
+
+// A reader that leaves while its lease-taking read is in a pipeline on its
+// way gets an error at once; the lease the read takes when it lands is
+// released after it, not left for FillLockTTL to make every reader of the
+// key wait.
+func TestQueuedLeaseReleasedWhenReaderLeaves(t *testing.T) {
+	ctx := ctxT(t)
+	prefix := testKey(t) + ":"
+	h := &cmdLog{prefix: prefix, gate: make(chan struct{}), pipeGate: make(chan struct{}), pipeEntered: make(chan struct{})}
+	rdb := newClient(t, shared.Addr())
+	rdb.AddHook(h)
+	s := newStore(t, Config{Redis: rdb, DisableBus: true, FillLockTTL: time.Minute})
+	l := constLoader(sampleUser(1))
+	first := make(chan error, 1)
+	go func() {
+		_, err := s.Get(ctx, prefix+"first", &userOptions, l.load)
+		first <- err
+	}()
+	waitFor(t, func() bool {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return h.gated
+	})
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	key := prefix + "left"
+	left := make(chan error, 1)
+	go func() {
+		_, err := s.Get(rctx, key, &userOptions, l.load)
+		left <- err
+	}()
+	waitFor(t, func() bool { return queued(s) == 1 })
+	close(h.gate)   // the first read returns; the queued one is sent, held in its pipeline
+	<-h.pipeEntered // sent: the reader leaves before the answer
+	cancel()
+	if err := <-left; !errors.Is(err, context.Canceled) {
+		t.Errorf("Get of a reader that left = %v; want context.Canceled", err)
+	}
+	close(h.pipeGate) // the SET NX GET lands and takes the lease
+	if err := <-first; err != nil {
+		t.Fatalf("first Get: %v", err)
+	}
+	waitFor(t, func() bool { return rawGet(t, rdb, key) == nil })
 }

@@ -50,7 +50,9 @@ func (s *Store) refreshAsync(ctx context.Context, key, id string, o *Options, lo
 func (s *Store) refresh(ctx context.Context, key, id string, o *Options, load Loader) {
 	r := &fillRead{key: key, id: id, o: o, load: load, t: s.l1.begin(key)}
 	defer func() { s.l1.end(r.t) }()
-	if s.l2 == nil {
+	if s.l2 == nil || s.repairs.has(key) {
+		// No L2, or this process's last write of the key did not reach
+		// it: reloaded into L1 only, from the source.
 		s.countRefresh(s.loadAndLand(ctx, r, nil, nil))
 		return
 	}
@@ -121,7 +123,7 @@ func (s *Store) loadAndLand(ctx context.Context, r *fillRead, lease []byte, prev
 // lockRefresh takes key's fleet-wide refresh lock; false means another
 // process is reloading key (counted) or Redis failed.
 func (s *Store) lockRefresh(ctx context.Context, key string) bool {
-	won, err := s.l2.setNX(ctx, key+refreshLockSuffix, refreshToken(s.cfg.InstanceID), s.cfg.FillLockTTL)
+	won, err := s.takeReloadLock(ctx, key)
 	if err != nil {
 		s.l2Error(err)
 		return false
@@ -130,6 +132,19 @@ func (s *Store) lockRefresh(ctx context.Context, key string) bool {
 		s.stats.refreshesDenied.Add(1)
 	}
 	return won
+}
+
+// takeReloadLock takes key's reload lock (the refresh lock): held for the
+// longest a load may take and the call that ends the lock (LoadTimeout and
+// L2Timeout, or FillLockTTL if longer), so that a slow load keeps it to the
+// end.
+func (s *Store) takeReloadLock(ctx context.Context, key string) (bool, error) {
+	return s.l2.setNX(ctx, key+refreshLockSuffix, refreshToken(s.cfg.InstanceID), s.reloadLockTTL())
+}
+
+// reloadLockTTL is how long a reload lock is taken for.
+func (s *Store) reloadLockTTL() time.Duration {
+	return max(s.cfg.LoadTimeout+s.cfg.L2Timeout, s.cfg.FillLockTTL)
 }
 
 func (s *Store) unlockRefresh(ctx context.Context, key string) {

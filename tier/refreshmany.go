@@ -91,23 +91,36 @@ func (s *Store) refreshMany(ctx context.Context, items []refreshItem, o *Options
 		s.refreshLoad(ctx, reads, loads, loadMany)
 		return
 	}
-	keys := make([]string, len(reads))
-	for i := range reads {
-		keys[i] = reads[i].key
-	}
-	lease := s.newLease() // one for the batch: the keys differ
-	rds := s.l2.readMany(ctx, keys, lease, nil, s.leaseTTLArg)
 	var loads []batchLoad
+	var keys []string
+	var idx []int // reads[idx[j]] is read from L2 as keys[j]
+	for i := range reads {
+		if s.repairs.has(reads[i].key) {
+			// This process's last write of the key did not reach L2:
+			// reloaded into L1 only, from the source.
+			loads = append(loads, batchLoad{i: i})
+			continue
+		}
+		keys = append(keys, reads[i].key)
+		idx = append(idx, i)
+	}
+	var rds []l2Read
+	var lease []byte
+	if len(keys) > 0 {
+		lease = s.newLease() // one for the batch: the keys differ
+		rds = s.l2.readMany(ctx, keys, lease, nil, s.leaseTTLArg)
+	}
 	var due []int // entries still due: their refresh locks come next
 	prevs := make([]*staleL2, len(reads))
-	var expired []int // leases past their life: taken over one by one
+	var expired []int // rds' leases past their life: taken over one by one
 	var l2err error
 	now := time.Now().UnixNano()
-	for i, rd := range rds {
+	for j, rd := range rds {
+		i := idx[j]
 		r := &reads[i]
 		if rd.err != nil {
 			if mayHaveRun(rd.err) {
-				s.releaseLeaseLater(r.key, lease)
+				s.releaseLeaseLater(r.key, lease, nil)
 			}
 			l2err = rd.err
 			loads = append(loads, batchLoad{i: i}) // reloaded into L1 only
@@ -125,7 +138,7 @@ func (s *Store) refreshMany(ctx context.Context, items []refreshItem, o *Options
 		case env.lease() && now < env.freshUntil.UnixNano():
 			s.stats.refreshesDenied.Add(1) // a fill is in progress elsewhere
 		case env.lease():
-			expired = append(expired, i)
+			expired = append(expired, j)
 		case !e.due(now):
 			s.fillL1(r.key, e, o, len(rd.raw), r.t) // refreshed by another process
 		default:
@@ -142,9 +155,10 @@ func (s *Store) refreshMany(ctx context.Context, items []refreshItem, o *Options
 	if len(loads) > 0 {
 		s.refreshLoad(ctx, reads, loads, loadMany)
 	}
-	for _, i := range expired {
+	for _, j := range expired {
+		i := idx[j]
 		r := &reads[i]
-		if lease, err := s.takeExpiredLease(ctx, r.key, rds[i].raw); lease != nil && err == nil {
+		if lease, err := s.takeExpiredLease(ctx, r.key, rds[j].raw); lease != nil && err == nil {
 			s.refreshLoad(ctx, reads, []batchLoad{{i: i, lease: lease}}, loadMany)
 			continue
 		}
@@ -161,7 +175,7 @@ func (s *Store) lockRefreshes(ctx context.Context, reads []fillRead, due []int) 
 	}
 	token := refreshToken(s.cfg.InstanceID)
 	cmds, errs := s.l2.pipeline(ctx, "refresh locks", len(due), func(p redis.Pipeliner, j int, _ bool) redis.Cmder {
-		return p.SetArgs(ctx, reads[due[j]].key+refreshLockSuffix, token, redis.SetArgs{Mode: "NX", TTL: s.cfg.FillLockTTL})
+		return p.SetArgs(ctx, reads[due[j]].key+refreshLockSuffix, token, redis.SetArgs{Mode: "NX", TTL: s.reloadLockTTL()})
 	})
 	var locked []int
 	var l2err error
@@ -189,14 +203,10 @@ func (s *Store) unlockRefreshes(ctx context.Context, reads []fillRead, locked []
 	if len(locked) == 0 {
 		return
 	}
-	token := refreshToken(s.cfg.InstanceID)
 	_, errs := s.l2.pipeline(ctx, "refresh unlocks", len(locked), func(p redis.Pipeliner, j int, eval bool) redis.Cmder {
 		r := &reads[locked[j]]
 		keys := []string{r.key + refreshLockSuffix}
-		script, args := delIfEquals, []any{token}
-		if r.loadFailed && r.o.FailSafeThrottle > 0 {
-			script, args = throttleLock, []any{token, throttleMillis(r.o)}
-		}
+		script, args := s.endReloadScript(r)
 		if eval {
 			return script.Eval(ctx, p, keys, args...)
 		}

@@ -141,3 +141,43 @@ func TestGetManySkipsL2WhileRepairPending(t *testing.T) {
 		t.Errorf("GetMany while a repair is pending = %q, %v; want the source's %q", got["x"], err, src.value("x"))
 	}
 }
+
+// TestRefreshSkipsL2WhileRepairPending: a background refresh of a key whose
+// last write in this process did not reach Redis reloads it from the
+// source, never copying into L1 what L2 holds (older than that write, even
+// when it is fresher by the clock).
+func TestRefreshSkipsL2WhileRepairPending(t *testing.T) {
+	ctx := ctxT(t)
+	rdb := shared.Client(t)
+	a := newStore(t, Config{Redis: rdb, DisableBus: true})
+	b := newStore(t, Config{Redis: rdb, DisableBus: true})
+	o := &Options{TTL: 4 * time.Second, TTLJitter: -1, RefreshAfter: 0.1}
+	key := testKey(t)
+	// As remember leaves it after a failed write, without its repairer.
+	a.repairs.mu.Lock()
+	a.repairs.keys[key] = 1
+	a.repairs.n.Add(1)
+	a.repairs.mu.Unlock()
+	src := constLoader("new")
+	loaded := time.Now()
+	if r, err := a.Get(ctx, key, o, src.load); err != nil || r.Value != "new" || r.Tier != TierSource {
+		t.Fatalf("Get = %+v, %v; want \"new\" from the source", r, err)
+	}
+	a.WaitL1()
+	// Another instance writes an older value (say, before the write that
+	// failed) into L2, later by the clock than A's load.
+	waitFor(t, func() bool { return time.Since(loaded) > 300*time.Millisecond })
+	if err := b.Set(ctx, key, "old", o); err != nil {
+		t.Fatal(err)
+	}
+	// A's L1 entry is due for refresh-ahead (0.4 s), the L2 entry not yet (0.7 s).
+	waitFor(t, func() bool { return time.Since(loaded) > 450*time.Millisecond })
+	if r, err := a.Get(ctx, key, o, src.load); err != nil || r.Value != "new" {
+		t.Fatalf("Get past the refresh point = %+v, %v; want \"new\"", r, err)
+	}
+	a.bg.Wait()
+	a.WaitL1()
+	if r, err := a.Get(ctx, key, o, src.load); err != nil || r.Value != "new" {
+		t.Errorf("Get after the refresh = %+v, %v; want \"new\" (the source's), never L2's older \"old\"", r, err)
+	}
+}

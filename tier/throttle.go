@@ -45,7 +45,7 @@ const (
 // between that read and this lock: the entry is read once more under the
 // lock, and only if it is still raw does this reload load.
 func (s *Store) lockReload(ctx context.Context, r *fillRead, raw []byte) reloadLock {
-	won, err := s.l2.setNX(ctx, r.key+refreshLockSuffix, refreshToken(s.cfg.InstanceID), s.cfg.FillLockTTL)
+	won, err := s.takeReloadLock(ctx, r.key)
 	switch {
 	case err != nil:
 		s.l2Error(err)
@@ -73,17 +73,28 @@ func throttleMillis(o *Options) string {
 
 // endReload ends the reload lock r holds, if any: it releases it, or, when
 // the load failed and the data type sets FailSafeThrottle, keeps it that
-// long as the key's throttle.
+// long as the key's throttle. It has an L2Timeout of its own: a load that
+// failed by running out of ctx's time still ends its lock.
 func (s *Store) endReload(ctx context.Context, r *fillRead) {
 	if !r.reloadLocked {
 		return
 	}
 	r.reloadLocked = false
-	if !r.loadFailed || r.o.FailSafeThrottle <= 0 {
-		s.unlockRefresh(ctx, r.key)
-		return
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.L2Timeout)
+	defer cancel()
+	script, args := s.endReloadScript(r)
+	if _, err := s.l2.runScript(ctx, script, r.key+refreshLockSuffix, args...); err != nil {
+		s.l2Error(err) // the lock expires by itself
 	}
-	if _, err := s.l2.runScript(ctx, throttleLock, r.key+refreshLockSuffix, refreshToken(s.cfg.InstanceID), throttleMillis(r.o)); err != nil {
-		s.l2Error(err) // the lock expires after FillLockTTL
+}
+
+// endReloadScript is the script that ends r's reload lock, and its
+// arguments: delIfEquals, or throttleLock after a failed load when the
+// data type sets FailSafeThrottle.
+func (s *Store) endReloadScript(r *fillRead) (*redis.Script, []any) {
+	token := refreshToken(s.cfg.InstanceID)
+	if r.loadFailed && r.o.FailSafeThrottle > 0 {
+		return throttleLock, []any{token, throttleMillis(r.o)}
 	}
+	return delIfEquals, []any{token}
 }

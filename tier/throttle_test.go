@@ -70,3 +70,41 @@ func TestFailSafeThrottle(t *testing.T) {
 		})
 	}
 }
+
+// TestFailSafeThrottleHangingSource: a reload that fails because the
+// source hung past LoadTimeout still leaves its lock as the throttle (ended
+// with a context of its own, not the reload's expired one), and a reload
+// slower than FillLockTTL keeps its lock to the end: no second load starts
+// meanwhile, on any Store.
+func TestFailSafeThrottleHangingSource(t *testing.T) {
+	const throttle = 5 * time.Second
+	cfg := Config{LoadTimeout: 600 * time.Millisecond, FillLockTTL: 200 * time.Millisecond}
+	stores := []*Store{newStore(t, cfg), newStore(t, cfg)}
+	o := &Options{TTL: 30 * time.Millisecond, TTLJitter: -1, StaleIfError: time.Minute, FailSafeThrottle: throttle}
+	ctx := ctxT(t)
+	key := testKey(t)
+	if err := stores[0].Set(ctx, key, "old", o); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(40 * time.Millisecond) // past its fresh time (no signal for time)
+	hanging := &loader{fn: func(ctx context.Context, _ string) (any, error) {
+		<-ctx.Done() // the source hangs until the reload gives up
+		return nil, ctx.Err()
+	}}
+	for i := range 8 {
+		rctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		r, err := stores[i%2].Get(rctx, key, o, hanging.load)
+		cancel()
+		if err != nil || r.Value != "old" || !r.Stale {
+			t.Fatalf("read %d = %+v, %v; want the stale \"old\"", i, r, err)
+		}
+		time.Sleep(100 * time.Millisecond) // spread over past LoadTimeout (no signal for time)
+	}
+	ttl, err := stores[0].Redis().PTTL(ctx, key+refreshLockSuffix).Result()
+	if err != nil || ttl <= cfg.LoadTimeout || ttl > throttle {
+		t.Errorf("reload lock TTL after the hung reload = %v, %v; want kept as the %v throttle", ttl, err, throttle)
+	}
+	if n := hanging.calls.Load(); n != 1 {
+		t.Errorf("loader called %d times; want 1 (the lock held through the slow load, then the throttle)", n)
+	}
+}
