@@ -23,11 +23,13 @@ const versionTTL = 7 * 24 * time.Hour
 
 // Versions never repeat, so that no version key lost to eviction or expiry
 // can bring back entries written under an older version: a version is
-// never less than Redis's clock in milliseconds when it was made, and a bump
-// makes it at least one more than the one it replaces. A missing key is
-// made anew with the clock's reading, which is past every version made
+// never less than Redis's clock in microseconds when it was made, and a
+// bump makes it at least one more than the one it replaces. A missing key
+// is made anew with the clock's reading, which is past every version made
 // before (unless Redis's clock goes back, or a namespace is bumped more
-// than once per millisecond for long).
+// than once per microsecond for long). Microseconds, not milliseconds: a
+// bump and a loss of the key within one millisecond gave the new key the
+// bumped version again. (A double holds them exactly until the year 2255.)
 var (
 	// readVersion returns the version, making it if it is missing, and
 	// renews its TTL (ARGV[1], milliseconds).
@@ -35,7 +37,7 @@ var (
 local v = redis.call('GET', KEYS[1])
 if not v then
   local t = redis.call('TIME')
-  v = string.format('%.0f', t[1] * 1000 + math.floor(t[2] / 1000))
+  v = string.format('%.0f', t[1] * 1000000 + t[2])
   redis.call('SET', KEYS[1], v, 'PX', ARGV[1])
   return v
 end
@@ -46,7 +48,7 @@ return v`)
 	bumpVersion = redis.NewScript(`
 local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
 local t = redis.call('TIME')
-local n = math.max(cur + 1, t[1] * 1000 + math.floor(t[2] / 1000))
+local n = math.max(cur + 1, t[1] * 1000000 + t[2])
 local v = string.format('%.0f', n)
 redis.call('SET', KEYS[1], v, 'PX', ARGV[1])
 return v`)
@@ -98,7 +100,7 @@ func (s *Store) loadedVersion(name string) *NamespaceVersion {
 func (v *NamespaceVersion) Name() string { return v.name }
 
 // Get returns the namespace's current version. With Redis, the first use
-// of a namespace makes its version (Redis's clock in milliseconds); without
+// of a namespace makes its version (Redis's clock in microseconds); without
 // Redis it is 0 until first bumped. Once known it is answered from memory, except that the first call at
 // least L1TTLCap after the last read from Redis reads it again (a failure
 // there keeps the version known and is tried again L1TTLCap later). Until
