@@ -114,10 +114,22 @@ func (c *l2) process(ctx context.Context, cmd redis.Cmder) error {
 // within the timeout already bounds the call: it is used as it is, which
 // saves a timer and a context per call.
 func (c *l2) call(ctx context.Context, fn func(ctx context.Context) error) error {
+	return c.run(ctx, false, fn)
+}
+
+// callRepair is call for the repairer's replay: it passes a breaker that
+// waits for the replay, and its success leaves the breaker waiting for the
+// rest of it (see breaker.allowRepair).
+func (c *l2) callRepair(ctx context.Context, fn func(ctx context.Context) error) error {
+	return c.run(ctx, true, fn)
+}
+
+// run is call, or callRepair when repair is set.
+func (c *l2) run(ctx context.Context, repair bool, fn func(ctx context.Context) error) error {
 	if err := ctx.Err(); err != nil {
 		return err // nothing is sent for a caller that has given up
 	}
-	if !c.br.allow() {
+	if allowed := repair && c.br.allowRepair() || !repair && c.br.allow(); !allowed {
 		return ErrBreakerOpen
 	}
 	var err error
@@ -128,7 +140,11 @@ func (c *l2) call(ctx context.Context, fn func(ctx context.Context) error) error
 		err = fn(cctx)
 		cancel()
 	}
-	c.br.record(ctx, err)
+	if repair {
+		c.br.recordRepair(ctx, err)
+	} else {
+		c.br.record(ctx, err)
+	}
 	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
 		// go-redis retries a failed dial or command with backoff until the
 		// deadline, then returns only the deadline: say whose it was and
@@ -203,22 +219,24 @@ func (c *l2) setNX(ctx context.Context, key string, raw []byte, ttl time.Duratio
 // del removes keys, one command per key so that a cluster never sees a
 // cross-slot command, all in one pipeline (go-redis splits it per node).
 func (c *l2) del(ctx context.Context, keys []string) error {
-	err := c.call(ctx, func(ctx context.Context) error {
-		if len(keys) == 1 {
-			return c.rdb.Unlink(ctx, keys[0]).Err()
-		}
-		_, err := c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for _, k := range keys {
-				p.Unlink(ctx, k)
-			}
-			return nil
-		})
-		return err
-	})
-	if err != nil {
+	if err := c.call(ctx, func(ctx context.Context) error { return c.unlink(ctx, keys) }); err != nil {
 		return fmt.Errorf("tier: redis unlink %d keys (first %q): %w", len(keys), keys[0], err)
 	}
 	return nil
+}
+
+// unlink sends one UNLINK per key, in one pipeline when there are several.
+func (c *l2) unlink(ctx context.Context, keys []string) error {
+	if len(keys) == 1 {
+		return c.rdb.Unlink(ctx, keys[0]).Err()
+	}
+	_, err := c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, k := range keys {
+			p.Unlink(ctx, k)
+		}
+		return nil
+	})
+	return err
 }
 
 // runScript runs a one-key script and reports whether it returned 1.

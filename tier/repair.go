@@ -7,8 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // DefaultMaxRepairKeys is how many keys a Store remembers for repair when
@@ -210,19 +208,7 @@ func (r *repairs) done(keys []string, seqs []uint64) {
 // replay deletes keys from L2 in one pipeline and announces it on the bus.
 // Its call passes the breaker as a repair (see breaker.allowRepair).
 func (s *Store) replay(ctx context.Context, keys []string) error {
-	c := s.l2
-	if !c.br.allowRepair() {
-		return ErrBreakerOpen
-	}
-	cctx, cancel := context.WithTimeout(ctx, c.timeout)
-	_, err := c.rdb.Pipelined(cctx, func(p redis.Pipeliner) error {
-		for _, k := range keys {
-			p.Unlink(cctx, k)
-		}
-		return nil
-	})
-	cancel()
-	c.br.recordRepair(ctx, err)
+	err := s.l2.callRepair(ctx, func(ctx context.Context) error { return s.l2.unlink(ctx, keys) })
 	if err != nil {
 		return fmt.Errorf("tier: redis repair of %d keys (first %q): %w", len(keys), keys[0], err)
 	}
