@@ -272,9 +272,10 @@ func TestWriteBehindCacheFailureHealsAfterFlush(t *testing.T) {
 	}
 	proxy.SetRefuse(false)
 	key, _ := o.Key("1")
-	if n := shared.Client(t).Exists(ctx, key).Val(); n != 1 {
-		t.Fatalf("Redis lost the old entry; the test needs it")
-	}
+	// Version 1's entry may be gone already: the Store remembered the cache
+	// write that failed and deletes the key as soon as Redis answers (see
+	// tier's repair); otherwise the flush's invalidation deletes it. Either
+	// way it must be gone once the source has version 2.
 	if err := w.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
