@@ -33,7 +33,7 @@ func TestTagMembersLeave(t *testing.T) {
 	}
 	filled := time.Now()
 	if got, err := rdb.ZCard(ctx, e.cache.tagKey("hot")).Result(); err != nil || got != n {
-		t.Fatalf("ZCARD after %d responses = %d, %v; want %d", n, got, err, n)
+		t.Fatalf("ZCARD after %d responses = %d, %v; want %d (Redis errors: %d)", n, got, err, n, e.store.Stats().L2Errors)
 	}
 	// Nothing signals an expiry: wait out the responses' one-second life.
 	time.Sleep(time.Until(filled.Add(1100 * time.Millisecond)))

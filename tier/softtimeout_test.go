@@ -57,6 +57,14 @@ func expiredOld(t *testing.T, where Tier, o *Options) (*Store, string) {
 	return reader, key
 }
 
+// withTTL returns a copy of o with the given TTL. An entry's fresh time is
+// the one it was written with, whatever the Options of later reads.
+func withTTL(o *Options, ttl time.Duration) *Options {
+	c := *o
+	c.TTL = ttl
+	return &c
+}
+
 // started waits until h has been called.
 func started(t *testing.T, h *heldLoader) {
 	t.Helper()
@@ -105,6 +113,10 @@ func TestSoftTimeoutServesStale(t *testing.T) {
 	for _, tier := range []Tier{TierL1, TierL2} {
 		t.Run(tier.String(), func(t *testing.T) {
 			reader, key := expiredOld(t, tier, o)
+			// The reload's value lives a minute: with the old entry's
+			// 30 ms, it could expire again before a busy machine's next
+			// read, and be reloaded again.
+			o := withTTL(o, time.Minute)
 			ctx := ctxT(t)
 			h := newHeldLoader("new")
 			defer h.unblock()
@@ -157,6 +169,7 @@ func TestSoftTimeoutOneLoadFleetWide(t *testing.T) {
 	a.WaitL1()
 	b.WaitL1()
 	time.Sleep(40 * time.Millisecond) // past its fresh time (no signal for time)
+	o = withTTL(o, time.Minute)       // the reload's value: see TestSoftTimeoutServesStale
 	h := newHeldLoader("new")
 	defer h.unblock()
 
