@@ -103,6 +103,14 @@ func (f *batchFixture) reportRedis(b *testing.B, rt0, cmd0 int64) {
 	b.ReportMetric(float64(commands(b)-cmd0)/float64(b.N), "rediscmds/op")
 }
 
+// reportCPU reports the CPU time this process used per operation since
+// cpu0: what the client side of a read costs (the Redis server runs in
+// another process), which other load on a shared machine disturbs far less
+// than the time per operation.
+func reportCPU(b *testing.B, cpu0 time.Duration) {
+	b.ReportMetric(float64(processCPU(b)-cpu0)/float64(b.N)/1e3, "cpu-µs/op")
+}
+
 // runL2 times read of the fixture's ids, all in L2, clearing L1 before
 // each, and reports its Redis round trips and commands.
 func runL2(b *testing.B, read func(f *batchFixture)) {
@@ -110,10 +118,12 @@ func runL2(b *testing.B, read func(f *batchFixture)) {
 	f.warm(b)
 	rt0, cmd0 := f.rt.n.Load(), commands(b)
 	b.ReportAllocs()
+	cpu0 := processCPU(b)
 	for b.Loop() {
 		f.store.ClearLocal()
 		read(f)
 	}
+	reportCPU(b, cpu0)
 	f.reportRedis(b, rt0, cmd0)
 }
 
@@ -149,6 +159,7 @@ func BenchmarkBatch(b *testing.B) {
 		}
 		b.ReportAllocs()
 		cmds := make([]*redis.StringCmd, batchSize)
+		cpu0 := processCPU(b)
 		for b.Loop() {
 			_, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 				for i, k := range ks.keys {
@@ -169,6 +180,7 @@ func BenchmarkBatch(b *testing.B) {
 				out[ks.ids[i]] = p
 			}
 		}
+		reportCPU(b, cpu0)
 	})
 	b.Run("l2/rueidis-mget", func(b *testing.B) {
 		redisClient(b) // flushed
@@ -181,6 +193,7 @@ func BenchmarkBatch(b *testing.B) {
 			}
 		}
 		b.ReportAllocs()
+		cpu0 := processCPU(b)
 		for b.Loop() {
 			msgs, err := rueidis.MGet(c, ctx, ks.keys)
 			if err != nil {
@@ -188,6 +201,7 @@ func BenchmarkBatch(b *testing.B) {
 			}
 			decodeRueidis(b, msgs, ks)
 		}
+		reportCPU(b, cpu0)
 	})
 	b.Run("miss/tiercache-getmany-batchloader", func(b *testing.B) {
 		f := newBatchFixture(b)

@@ -48,12 +48,17 @@ func (s *Store) getMany(ctx context.Context, items []batchItem, o *Options, load
 	}
 	reads := make([]fillRead, 0, len(items))
 	led := make([]*flight, 0, len(items))
+	var slab []flight // the batch's own flights, allocated together
 	s.flightMu.Lock()
 	for i := range items {
 		it := &items[i]
 		f, ok := s.flights[it.key]
 		if !ok {
-			f = &flight{done: make(chan struct{})}
+			if slab == nil {
+				slab = make([]flight, len(items)-i)
+			}
+			f = &slab[len(led)]
+			f.done = make(chan struct{})
 			s.flights[it.key] = f
 			it.lead = true
 			reads = append(reads, fillRead{key: it.key, id: it.id, o: o, load: load})
@@ -220,6 +225,7 @@ func (s *Store) leadMany(ctx context.Context, reads []fillRead, led []*flight, u
 			}
 		}
 		rds := s.l2.readMany(rctx, keys, lease, round, s.leaseTTLArg)
+		decoded := s.decodeAhead(keys, rds, o)
 		var loads []batchLoad
 		var next, waiting []int
 		var l2err error
@@ -246,12 +252,18 @@ func (s *Store) leadMany(ctx context.Context, reads []fillRead, led []*flight, u
 				loads = append(loads, batchLoad{i: i, lease: rd.lease}) // the lease is ours
 				continue
 			}
-			env, e, err := s.decodeL2(r.key, rd.raw, o)
+			var d decodedL2
+			if decoded != nil {
+				d = decoded[j]
+			} else {
+				d = s.decodeOne(r.key, rd.raw, o)
+			}
+			e := d.e
 			switch {
-			case err != nil:
-				s.corrupt(ctx, r.key, rd.raw, err)
+			case d.err != nil:
+				s.corrupt(ctx, r.key, rd.raw, d.err)
 				loads = append(loads, batchLoad{i: i})
-			case env.lease():
+			case d.lease:
 				switch {
 				case s.cfg.FillWait < 0 || !now.Before(deadline):
 					loads = append(loads, batchLoad{i: i}) // fill lock off, or holder too slow: load, do not fill

@@ -1,16 +1,20 @@
 package tier
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/tiercache/tiercache/codec"
 )
 
 // batchSource is a source of strings ("v-{id}") counting the loads of each
@@ -434,21 +438,22 @@ func TestGetManyCorruptEntries(t *testing.T) {
 			src := newBatchSource()
 			s := newStore(t, Config{Redis: rdb})
 			g := newBatchGroup(t, s, batchNamespace(), src, false)
-			garbage := map[string][]byte{"g1": []byte("not an envelope"), "g2": {0xff, 0x00, 0x01}}
+			// g3 is an empty string: a value, not an absent key.
+			garbage := map[string][]byte{"g1": []byte("not an envelope"), "g2": {0xff, 0x00, 0x01}, "g3": {}}
 			for id, raw := range garbage {
 				key, _ := g.Key(ctx, id)
 				if err := rdb.Set(ctx, key, raw, time.Minute).Err(); err != nil {
 					t.Fatal(err)
 				}
 			}
-			ids := []string{"g1", "ok", "g2"}
+			ids := []string{"g1", "ok", "g2", "g3"}
 			got, err := g.GetMany(ctx, ids)
 			if err != nil {
 				t.Fatalf("GetMany: %v", err)
 			}
 			checkServed(t, src, got, ids)
-			if n := s.Stats().Corrupt; n != 2 {
-				t.Errorf("Stats.Corrupt = %d; want 2", n)
+			if n := s.Stats().Corrupt; n != 3 {
+				t.Errorf("Stats.Corrupt = %d; want 3", n)
 			}
 			s.fills.Wait()
 			s.ClearLocal()
@@ -461,6 +466,89 @@ func TestGetManyCorruptEntries(t *testing.T) {
 				if cur := rawGet(t, rdb, key); string(cur) == string(raw) {
 					t.Errorf("L2[%q] still holds the garbage", id)
 				}
+			}
+		})
+	}
+}
+
+// idCodec is msgpack under panickyCodec's ID: what it writes, panickyCodec
+// reads (and panics on).
+type idCodec struct{ codec.MsgPack }
+
+func (idCodec) ID() byte { return 200 }
+
+// panickyCodec is msgpack, except that decoding a payload that holds
+// "boom" panics, as a faulty codec of a user's might.
+type panickyCodec struct{ idCodec }
+
+func (c panickyCodec) Unmarshal(data []byte, v any) error {
+	if bytes.Contains(data, []byte("boom")) {
+		panic("boom in Unmarshal")
+	}
+	return c.MsgPack.Unmarshal(data, v)
+}
+
+// TestCodecPanic: a codec that panics decoding some L2 entries fails
+// neither a read nor the process, whether the entries are read by Get or
+// by a batch, small (decoded on the reader's goroutine) or large (decoded
+// on several): those entries count as corrupt and are loaded from the
+// source, and every id gets its value. A value whose encoding the codec
+// panics on is refused by Set with an error wrapping codec.ErrEncode.
+func TestCodecPanic(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2)) // large batches decode on several goroutines
+	}
+	for _, n := range []int{4, 3 * decodeAheadMin} {
+		t.Run(strconv.Itoa(n), func(t *testing.T) {
+			ctx := ctxT(t)
+			src := newBatchSource()
+			ns := batchNamespace()
+			group := func(c codec.Codec) (*Store, *Group[string]) {
+				s := newStore(t, Config{})
+				g, err := NewGroup(s, GroupConfig[string]{
+					Namespace: ns, Entity: "item", Options: Options{Codec: c},
+					Load: src.load, LoadMany: src.loadMany,
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return s, g
+			}
+			ws, writer := group(idCodec{})
+			s, g := group(panickyCodec{})
+			var ids []string
+			booms := 0
+			for i := range n {
+				id := strconv.Itoa(i)
+				if i%4 == 1 {
+					id = "boom" + id // its value, "v-boom…", makes the codec panic
+					booms++
+				}
+				ids = append(ids, id)
+			}
+			if _, err := writer.GetMany(ctx, append(ids, "boom-single")); err != nil {
+				t.Fatalf("writer's GetMany: %v", err)
+			}
+			ws.fills.Wait()
+
+			got, err := g.GetMany(context.Background(), ids)
+			if err != nil {
+				t.Fatalf("GetMany over entries the codec panics on: %v", err)
+			}
+			checkServed(t, src, got, ids)
+			if c := s.Stats().Corrupt; c != uint64(booms) {
+				t.Errorf("Stats.Corrupt = %d; want %d (the entries the codec panicked on)", c, booms)
+			}
+			for _, id := range ids {
+				if want := 1 + strings.Count(id, "boom"); src.loadCount(id) != want {
+					t.Errorf("%q loaded %d times; want %d", id, src.loadCount(id), want)
+				}
+			}
+			if v, _, err := g.Get(context.Background(), "boom-single"); err != nil || v != src.value("boom-single") {
+				t.Errorf("Get over an entry the codec panics on = %q, %v; want %q", v, err, src.value("boom-single"))
+			}
+			if err := g.Set(ctx, "boom-set", "boom"); !errors.Is(err, codec.ErrEncode) || !errors.Is(err, ErrPanic) {
+				t.Errorf("Set of a value the codec panics on = %v; want an error wrapping codec.ErrEncode and ErrPanic", err)
 			}
 		})
 	}

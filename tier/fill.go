@@ -383,7 +383,7 @@ func (s *Store) encode(key string, v any, negative bool, o *Options) ([]byte, *l
 	env, e, ttl := stamp(v, negative, o)
 	if !negative {
 		c := o.codec()
-		payload, err := c.Marshal(v)
+		payload, err := marshalGuarded(c, v)
 		if err != nil {
 			s.stats.encodeErrors.Add(1)
 			return nil, nil, 0, fmt.Errorf("tier: encode %q: %w", key, err)
@@ -408,8 +408,10 @@ func (s *Store) encode(key string, v any, negative bool, o *Options) ([]byte, *l
 
 // roundTrip decodes payload, which c encoded from v, into what L1 holds:
 // a value of the data type's Decoder, or, for Options without one (a
-// strategy's writes, untyped reads), of v's own type.
-func roundTrip(c codec.Codec, payload []byte, v any, o *Options) (any, error) {
+// strategy's writes, untyped reads), of v's own type. A panic in the codec
+// or the Decoder is an error wrapping ErrPanic.
+func roundTrip(c codec.Codec, payload []byte, v any, o *Options) (_ any, err error) {
+	defer recoverInto(&err)
 	if o.Decode != nil {
 		return o.Decode(c, payload)
 	}
@@ -470,11 +472,37 @@ func (s *Store) decodeL2(key string, raw []byte, o *Options) (envelope, *l1Entry
 				return env, nil, err
 			}
 		}
-		if v, err = o.decoder()(c, payload); err != nil {
+		if v, err = decodeGuarded(o.decoder(), c, payload); err != nil {
 			return env, nil, err
 		}
 	}
 	return env, newEntry(v, env.negative(), env.createdAt, env.freshUntil, o), nil
+}
+
+// A codec or a Decoder may be the user's: a panic in one is an error of the
+// value it was encoding or decoding, never the end of the process (it may
+// run on a goroutine of the Store's).
+
+// marshalGuarded is c.Marshal(v), with a panic in it an error wrapping
+// codec.ErrEncode and ErrPanic.
+func marshalGuarded(c codec.Codec, v any) (b []byte, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			b, err = nil, fmt.Errorf("%w: %w", codec.ErrEncode, panicError(p))
+		}
+	}()
+	return c.Marshal(v)
+}
+
+// decodeGuarded is d(c, payload), with a panic in it an error wrapping
+// codec.ErrDecode and ErrPanic: the entry cannot be decoded.
+func decodeGuarded(d Decoder, c codec.Codec, payload []byte) (v any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			v, err = nil, fmt.Errorf("%w: %w", codec.ErrDecode, panicError(p))
+		}
+	}()
+	return d(c, payload)
 }
 
 // fillL1 stores an entry read or loaded by a flight, unless the key was

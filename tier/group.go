@@ -136,7 +136,7 @@ func (g *Group[V]) Key(ctx context.Context, id string) (string, error) {
 func (g *Group[V]) Get(ctx context.Context, id string) (V, Tier, error) {
 	p, perr := g.prefix(ctx)
 	if perr == nil && g.o.L1TTL >= 0 {
-		if v, t, err, hit := g.l1Hit(p, id); hit {
+		if v, t, err, hit, _ := g.l1Hit(p, id); hit {
 			return v, t, err
 		}
 	}
@@ -163,8 +163,10 @@ func (g *Group[V]) read(ctx context.Context, p *groupPrefix, perr error, id stri
 }
 
 // l1Hit answers a read from a fresh L1 entry, timed for Config.ObserveRead;
-// hit is false when L1 has none (Get then counts the miss).
-func (g *Group[V]) l1Hit(p *groupPrefix, id string) (v V, t Tier, err error, hit bool) {
+// hit is false when L1 has none (Get then counts the miss). past is the
+// entry L1 holds past its check time (due for refresh-ahead, or expired),
+// nil when it holds none or hit is true.
+func (g *Group[V]) l1Hit(p *groupPrefix, id string) (v V, t Tier, err error, hit bool, past *l1Entry) {
 	s := g.s
 	observe := s.cfg.ObserveRead
 	var start time.Duration
@@ -172,8 +174,11 @@ func (g *Group[V]) l1Hit(p *groupPrefix, id string) (v V, t Tier, err error, hit
 		start = s.mono()
 	}
 	e, ok := s.l1.get(p.prefix, id)
-	if !ok || s.clock.nanos() >= e.checkAt {
-		return v, TierNone, nil, false
+	if !ok {
+		return v, TierNone, nil, false, nil
+	}
+	if s.clock.nanos() >= e.checkAt {
+		return v, TierNone, nil, false, e
 	}
 	g.tc.l1Hits.Add(1) // in Stats.L1Hits too
 	if observe != nil {
@@ -182,10 +187,10 @@ func (g *Group[V]) l1Hit(p *groupPrefix, id string) (v V, t Tier, err error, hit
 	if e.negative {
 		s.stats.negativeHits.Add(1)
 		g.tc.notFound.Add(1)
-		return v, TierL1, ErrNotFound, true
+		return v, TierL1, ErrNotFound, true, nil
 	}
 	v, _ = e.value.(V) // a nil value (a nil pointer stored) is V's zero value
-	return v, TierL1, nil, true
+	return v, TierL1, nil, true, nil
 }
 
 // uncached loads id without the cache.

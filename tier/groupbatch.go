@@ -54,13 +54,16 @@ func (g *Group[V]) GetMany(ctx context.Context, ids []string) (map[string]V, err
 	var seen map[string]struct{} // the ids past L1, allocated on the first
 	var due []refreshItem        // answered from L1, to reload in the background
 	for _, id := range ids {
+		var past *l1Entry // the id's L1 entry, past its check time
 		if g.o.L1TTL >= 0 {
-			if v, _, err, hit := g.l1Hit(p, id); hit {
+			v, _, err, hit, e := g.l1Hit(p, id)
+			if hit {
 				if err == nil {
 					out[id] = v
 				}
 				continue
 			}
+			past = e
 		}
 		key, err := p.ns.Key(g.entity, id)
 		if err != nil {
@@ -77,26 +80,24 @@ func (g *Group[V]) GetMany(ctx context.Context, ids []string) (map[string]V, err
 		}
 		seen[id] = struct{}{}
 		it := batchItem{id: id, key: key}
-		if g.o.L1TTL >= 0 {
-			if e, ok := g.s.l1.getKey(key); ok {
-				now := time.Now().UnixNano()
-				if now < e.expiresAt && now < e.freshUntil+int64(g.o.StaleWhileRevalidate) {
-					// Due for refresh-ahead, or servable stale: answered
-					// from L1, reloaded in the background with the other
-					// ids of the batch that are due.
-					stale := now >= e.freshUntil
-					g.s.stats.l1Hits.Add(1)
-					if stale {
-						g.s.stats.staleServed.Add(1)
-					}
-					r, err := e.answer(TierL1, stale)
-					g.put(out, &errs, id, r, err, start)
-					due = append(due, refreshItem{key: key, id: id})
-					continue
+		if e := past; e != nil {
+			now := time.Now().UnixNano()
+			if now < e.expiresAt && now < e.freshUntil+int64(g.o.StaleWhileRevalidate) {
+				// Due for refresh-ahead, or servable stale: answered
+				// from L1, reloaded in the background with the other
+				// ids of the batch that are due.
+				stale := now >= e.freshUntil
+				g.s.stats.l1Hits.Add(1)
+				if stale {
+					g.s.stats.staleServed.Add(1)
 				}
-				if now < e.staleUntil {
-					it.stale = e
-				}
+				r, err := e.answer(TierL1, stale)
+				g.put(out, &errs, id, r, err, start)
+				due = append(due, refreshItem{key: key, id: id})
+				continue
+			}
+			if now < e.staleUntil {
+				it.stale = e
 			}
 		}
 		items = append(items, it)

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unsafe"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -154,6 +155,18 @@ func (c *l2) run(ctx context.Context, repair bool, fn func(ctx context.Context) 
 	return err
 }
 
+// replyBytes returns cmd's reply as bytes without copying it: go-redis
+// holds a reply as a string, which nothing writes to, and the cache only
+// reads the entries L2 returns (decodes, hashes and compares them). An
+// empty reply is an empty slice, never nil (nil means an absent key).
+func replyBytes(cmd *redis.StringCmd) []byte {
+	s := cmd.Val()
+	if s == "" {
+		return []byte{}
+	}
+	return unsafe.Slice(unsafe.StringData(s), len(s))
+}
+
 // get returns the raw entry, or nil and no error when the key is absent.
 // Concurrent reads share pipelines (see l2Pipe).
 func (c *l2) get(ctx context.Context, key string) ([]byte, error) {
@@ -167,8 +180,7 @@ func (c *l2) get(ctx context.Context, key string) ([]byte, error) {
 		// answered into it.
 		return nil, fmt.Errorf("tier: redis get %q: %w", key, err)
 	}
-	b, _ := cmd.Bytes()
-	return b, nil
+	return replyBytes(cmd), nil
 }
 
 func (c *l2) set(ctx context.Context, key string, raw []byte, ttl time.Duration) error {
@@ -198,8 +210,7 @@ func (c *l2) getOrLease(ctx context.Context, key string, lease []byte, ttlArg an
 	if err != nil {
 		return nil, false, fmt.Errorf("tier: redis get or lease %q: %w", key, err) // cmd unread, as in get
 	}
-	raw, _ = cmd.Bytes()
-	return raw, false, nil
+	return replyBytes(cmd), false, nil
 }
 
 // setNX stores raw only when key is absent and reports whether it did.

@@ -116,7 +116,7 @@ func (c *l2) readMany(ctx context.Context, keys []string, lease []byte, kinds []
 		default:
 			switch cmd := cmds[i].(type) {
 			case *redis.StringCmd:
-				out[i].raw, _ = cmd.Bytes()
+				out[i].raw = replyBytes(cmd)
 			case *redis.Cmd:
 				s, _ := cmd.Text()
 				out[i].raw = []byte(s)
