@@ -17,10 +17,11 @@ const BatchLoadConcurrency = 16
 // the source does not have are absent from it (and cached as negative
 // entries, as Get does). Fresh L1 entries answer first (allocating nothing
 // but the map); the rest are read from Redis in one pipelined round trip
-// per node (in chunks of BatchChunk keys), then the fill leases of the
-// missing keys in one more; the ids whose lease this process won
-// are loaded with one batch load (GroupConfig.LoadMany), staged in L1 and
-// returned, and their L2 fills follow in one pipeline, each refused if the
+// per node (in chunks of BatchChunk keys; 32 values or more are decoded on
+// up to GOMAXPROCS goroutines, the caller's among them), then the fill
+// leases of the missing keys in one more; the ids whose lease this process
+// won are loaded with one batch load (GroupConfig.LoadMany), staged in L1
+// and returned, and their L2 fills follow in one pipeline, each refused if the
 // key was written meanwhile. Ids whose lease another process holds are
 // waited for (bounded by Config.FillWait and half the caller's remaining
 // time), then read again together. Ids already being read in this process,
