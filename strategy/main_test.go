@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/tiercache/tiercache/internal/redistest"
 	"github.com/tiercache/tiercache/strategy"
 	"github.com/tiercache/tiercache/tier"
@@ -105,4 +107,17 @@ func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// landedL2 waits until Redis holds key's value (not the fill lease of the
+// read that loaded it) and returns the raw entry: a read's L2 fill lands
+// after the read has answered, and nothing signals it.
+func landedL2(t *testing.T, ctx context.Context, rdb redis.UniversalClient, key string) string {
+	t.Helper()
+	var raw string
+	eventually(t, "the read's L2 fill of "+key, func() bool {
+		raw = rdb.Get(ctx, key).Val()
+		return raw != "" && raw[1]&4 == 0 // not a lease (see tier's envelope flags)
+	})
+	return raw
 }
