@@ -268,6 +268,34 @@ func waitFor(t testing.TB, cond func() bool) {
 	}
 }
 
+// pastCheckAt waits until key's entry is past its checkAt (its fresh time,
+// or its refresh point with RefreshAfter), the latest of those in the L1s
+// of stores that hold it, by the clocks of all of stores: real time (nothing
+// signals it, so it sleeps) and each Store's coarse clock, which an L1 hit is
+// judged by and which a loaded machine may advance late (polled).
+func pastCheckAt(t testing.TB, key string, stores ...*Store) {
+	t.Helper()
+	var at int64
+	for _, s := range stores {
+		s.WaitL1()
+		if e, ok := s.l1.getKey(key); ok {
+			at = max(at, e.checkAt)
+		}
+	}
+	if at == 0 {
+		t.Fatalf("no Store's L1 holds %q", key)
+	}
+	time.Sleep(time.Until(time.Unix(0, at)) + time.Millisecond)
+	waitFor(t, func() bool {
+		for _, s := range stores {
+			if s.clock.nanos() <= at {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 func TestCodecs(t *testing.T) {
 	ctx := ctxT(t)
 	rdb := shared.Client(t)

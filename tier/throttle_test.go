@@ -26,7 +26,10 @@ func TestFailSafeThrottle(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			o := &c.o
-			o.TTL, o.TTLJitter, o.FailSafeThrottle = 30*time.Millisecond, -1, throttle
+			// "old" is fresh for a second: the second Store reads it after
+			// the first wrote it, within Redis calls a loaded machine may
+			// make slow.
+			o.TTL, o.TTLJitter, o.FailSafeThrottle = time.Second, -1, throttle
 			stores := []*Store{newStore(t, Config{}), newStore(t, Config{})}
 			ctx := ctxT(t)
 			key := testKey(t)
@@ -36,7 +39,7 @@ func TestFailSafeThrottle(t *testing.T) {
 			if _, err := stores[1].Get(ctx, key, o, nil); err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(40 * time.Millisecond) // past its fresh time (no signal for time)
+			pastCheckAt(t, key, stores...) // past its fresh time
 			failing := &loader{fn: func(context.Context, string) (any, error) { return nil, errors.New("source down") }}
 
 			const reads = 50
@@ -86,7 +89,7 @@ func TestFailSafeThrottleHangingSource(t *testing.T) {
 	if err := stores[0].Set(ctx, key, "old", o); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(40 * time.Millisecond) // past its fresh time (no signal for time)
+	pastCheckAt(t, key, stores...) // past its fresh time
 	hanging := &loader{fn: func(ctx context.Context, _ string) (any, error) {
 		<-ctx.Done() // the source hangs until the reload gives up
 		return nil, ctx.Err()
