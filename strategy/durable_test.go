@@ -225,7 +225,7 @@ func TestWriteBehindDurableSurvivesSIGKILL(t *testing.T) {
 	want, _ := killChild(t, o, false)
 	stream := journalOf(o)
 
-	store := newPatientStore(t)
+	store := newStore(t)
 	w := newWriteBehind(t, store, &hashSource{rdb: rdb, hash: sourceHash(o)}, o, &strategy.WriteBehindConfig[Profile]{
 		Durable:      true,
 		ClaimIdle:    500 * time.Millisecond,
@@ -261,7 +261,7 @@ func TestWriteBehindDurableRecoversWithinTenSeconds(t *testing.T) {
 	ctx := ctxT(t)
 	o := testOptions(t)
 	rdb := shared.Client(t)
-	newWriteBehind(t, newPatientStore(t), &hashSource{rdb: rdb, hash: sourceHash(o)}, o,
+	newWriteBehind(t, newStore(t), &hashSource{rdb: rdb, hash: sourceHash(o)}, o,
 		&strategy.WriteBehindConfig[Profile]{Durable: true})
 	want, killedAt := killChild(t, o, true)
 	const bound = 10 * time.Second
@@ -304,7 +304,7 @@ func TestWriteBehindDurableClaimsAfterIdle(t *testing.T) {
 		ClaimIdle:     300 * time.Millisecond,
 		WriteTimeout:  100 * time.Millisecond,
 	}
-	a, err := strategy.NewWriteBehind(newPatientStore(t), hung, o, cfg)
+	a, err := strategy.NewWriteBehind(newStore(t), hung, o, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,7 +331,7 @@ func TestWriteBehindDurableClaimsAfterIdle(t *testing.T) {
 
 	src := newWBSource()
 	src.put(Profile{ID: "y", Version: 0})
-	b := newWriteBehind(t, newPatientStore(t), src, o, cfg)
+	b := newWriteBehind(t, newStore(t), src, o, cfg)
 	eventually(t, "the journal is empty", func() bool { return rdb.XLen(ctx, stream).Val() == 0 && b.Stats().Pending == 0 })
 	if d := time.Since(written); d < cfg.ClaimIdle {
 		t.Errorf("writes claimed %v after they were written; want at least ClaimIdle %v", d, cfg.ClaimIdle)

@@ -93,9 +93,15 @@ func testOptions(t testing.TB) strategy.Options {
 	return strategy.Options{Namespace: fmt.Sprintf("t%d-%s", nsSeq.Add(1), name), Entity: "profile", Options: tier.Options{TTL: time.Minute}}
 }
 
+// newStore returns a Store on the shared Redis, closed at cleanup. Its
+// L2Timeout is generous: these tests are about strategies, and on a loaded
+// test machine running the race detector a Redis call can take longer than
+// the default 100 ms; the Store then rightly skips an L2 write or read a
+// test counts on (TestSetRejectsUnencodable waited in vain for a read's L2
+// fill). Tests of timeouts make Stores of their own.
 func newStore(t testing.TB) *tier.Store {
 	t.Helper()
-	s, err := tier.New(&tier.Config{Redis: shared.Client(t)})
+	s, err := tier.New(&tier.Config{Redis: shared.Client(t), L2Timeout: 2 * time.Second})
 	if err != nil {
 		t.Fatalf("tier.New: %v", err)
 	}

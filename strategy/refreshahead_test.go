@@ -39,7 +39,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 
 func TestRefreshAheadReloadsInBackground(t *testing.T) {
 	ctx := ctxT(t)
-	store := newPatientStore(t)
+	store := newStore(t)
 	src := newCtlSource()
 	const ttl = 600 * time.Millisecond
 	ra, err := strategy.NewRefreshAhead[Profile](store, src, refreshOptions(t, ttl))
@@ -74,7 +74,7 @@ func TestRefreshAheadReloadsInBackground(t *testing.T) {
 
 func TestRefreshAheadOneReloadForConcurrentReads(t *testing.T) {
 	ctx := ctxT(t)
-	store := newPatientStore(t)
+	store := newStore(t)
 	src := newCtlSource()
 	const ttl = 600 * time.Millisecond
 	ra, err := strategy.NewRefreshAhead[Profile](store, src, refreshOptions(t, ttl))
@@ -115,7 +115,7 @@ func TestRefreshAheadOneReloadForConcurrentReads(t *testing.T) {
 
 func TestRefreshAheadSkipsKeysNotRead(t *testing.T) {
 	ctx := ctxT(t)
-	store := newPatientStore(t)
+	store := newStore(t)
 	src := newCtlSource()
 	const ttl = 400 * time.Millisecond
 	ra, err := strategy.NewRefreshAhead[Profile](store, src, refreshOptions(t, ttl))
@@ -144,7 +144,7 @@ func TestRefreshAheadSkipsKeysNotRead(t *testing.T) {
 
 func TestRefreshAheadCountsReloadErrors(t *testing.T) {
 	ctx := ctxT(t)
-	store := newPatientStore(t)
+	store := newStore(t)
 	src := newCtlSource()
 	const ttl = 600 * time.Millisecond
 	o := refreshOptions(t, ttl)
@@ -172,7 +172,7 @@ func TestRefreshAheadCountsReloadErrors(t *testing.T) {
 }
 
 func TestNewRefreshAheadRejectsBadRefreshAfter(t *testing.T) {
-	store := newPatientStore(t)
+	store := newStore(t)
 	for _, f := range []float64{-0.1, 1, 2} {
 		o := testOptions(t)
 		o.RefreshAfter = f
@@ -189,7 +189,7 @@ func TestStaleWindows(t *testing.T) {
 	for _, impl := range implementations {
 		t.Run(impl.name+"/stale-while-revalidate", func(t *testing.T) {
 			ctx := ctxT(t)
-			store := newPatientStore(t)
+			store := newStore(t)
 			src := newCtlSource()
 			o := testOptions(t)
 			o.TTL, o.TTLJitter, o.StaleWhileRevalidate = ttl, -1, time.Minute
@@ -219,7 +219,7 @@ func TestStaleWindows(t *testing.T) {
 		})
 		t.Run(impl.name+"/stale-if-error", func(t *testing.T) {
 			ctx := ctxT(t)
-			store := newPatientStore(t)
+			store := newStore(t)
 			src := newCtlSource()
 			const window = 300 * time.Millisecond
 			o := testOptions(t)
@@ -259,7 +259,7 @@ func TestRefreshAheadOneReloadAcrossInstances(t *testing.T) {
 		ras    []*strategy.RefreshAhead[Profile]
 	)
 	for range 4 {
-		store := newPatientStore(t)
+		store := newStore(t)
 		ra, err := strategy.NewRefreshAhead[Profile](store, src, o)
 		if err != nil {
 			t.Fatal(err)

@@ -13,7 +13,7 @@ import (
 // is a cache hit of the new value.
 func TestWriteThroughWritesSourceFirst(t *testing.T) {
 	ctx := ctxT(t)
-	store := newPatientStore(t)
+	store := newStore(t)
 	rdb := store.Redis()
 	src := newCtlSource()
 	o := testOptions(t)
@@ -60,7 +60,7 @@ func TestWriteThroughWritesSourceFirst(t *testing.T) {
 // from L1; a Delete removes the source's row before the cache's entry.
 func TestWriteThroughSourceErrorLeavesCache(t *testing.T) {
 	ctx := ctxT(t)
-	store := newPatientStore(t)
+	store := newStore(t)
 	rdb := store.Redis()
 	src := newCtlSource()
 	o := testOptions(t)
