@@ -20,7 +20,10 @@ var _ metrics.QueueReader = (*strategy.WriteBehind[int])(nil)
 func TestHook(t *testing.T) {
 	ctx := context.Background()
 	var rec recorder
-	store, err := tier.New(&tier.Config{Redis: shared.Client(t), ObserveRead: metrics.Hook(&rec)})
+	// A generous L2Timeout: the test is about which tier answers, and a
+	// loaded machine under -race can take longer than the default 100 ms
+	// for a Redis call, which makes the L2 read fall through to the source.
+	store, err := tier.New(&tier.Config{Redis: shared.Client(t), L2Timeout: 2 * time.Second, ObserveRead: metrics.Hook(&rec)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,8 +16,13 @@ import (
 // holds only the responses still cached: members leave with the entries
 // they name (real Redis).
 func TestTagMembersLeave(t *testing.T) {
+	// The responses live between 2 and 3 seconds: the Date net/http sets
+	// has a resolution of a second, and their age counts from it (with
+	// max-age=1 a response stored just before a second's end lived a few
+	// milliseconds, and left the tag before the last was added).
+	const maxAge = 3 * time.Second
 	e := newEnv(t, nil, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "max-age=1")
+		w.Header().Set("Cache-Control", "max-age="+strconv.Itoa(int(maxAge/time.Second)))
 		w.Header().Set("Surrogate-Key", "hot")
 		io.WriteString(w, r.URL.Path)
 	})
@@ -35,8 +40,8 @@ func TestTagMembersLeave(t *testing.T) {
 	if got, err := rdb.ZCard(ctx, e.cache.tagKey("hot")).Result(); err != nil || got != n {
 		t.Fatalf("ZCARD after %d responses = %d, %v; want %d (Redis errors: %d)", n, got, err, n, e.store.Stats().L2Errors)
 	}
-	// Nothing signals an expiry: wait out the responses' one-second life.
-	time.Sleep(time.Until(filled.Add(1100 * time.Millisecond)))
+	// Nothing signals an expiry: wait out the responses' life.
+	time.Sleep(time.Until(filled.Add(maxAge + 100*time.Millisecond)))
 	if left, err := rdb.Exists(ctx, keys...).Result(); err != nil || left != 0 {
 		t.Fatalf("%d of the responses still in Redis (%v); want them expired", left, err)
 	}

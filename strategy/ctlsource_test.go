@@ -3,11 +3,8 @@ package strategy_test
 import (
 	"context"
 	"sync"
-	"testing"
-	"time"
 
 	"github.com/tiercache/tiercache/strategy"
-	"github.com/tiercache/tiercache/tier"
 )
 
 // ctlSource is a memSource whose loads a test can hold or fail, and whose
@@ -95,17 +92,4 @@ func (c *ctlSource) Remove(ctx context.Context, id string) error {
 		return fail
 	}
 	return c.memSource.Remove(ctx, id)
-}
-
-// newPatientStore is newStore with a generous Redis timeout, for tests that
-// check what Redis holds: on a loaded test machine the default 100 ms can
-// expire, and the Store then rightly skips the L2 write the test inspects.
-func newPatientStore(t testing.TB) *tier.Store {
-	t.Helper()
-	s, err := tier.New(&tier.Config{Redis: shared.Client(t), L2Timeout: 2 * time.Second})
-	if err != nil {
-		t.Fatalf("tier.New: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
 }

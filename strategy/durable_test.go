@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -33,12 +34,27 @@ const (
 
 // hashSource is a system of record both processes of the SIGKILL test can
 // see: a Redis hash on the test server (field: id, value: version), standing
-// in for a database. Each write takes delay per item, so that writes are
-// still pending when the child is killed.
+// in for a database. Each write takes delay per item. With hangAfter set,
+// the writes after the first hangAfter wait until their context ends and
+// fail: the child of the SIGKILL test is killed with writes pending however
+// late its parent gets to kill it (with 2 ms per item alone, a parent that
+// a loaded machine kept waiting found the child had written everything).
 type hashSource struct {
-	rdb   redis.UniversalClient
-	hash  string
-	delay time.Duration
+	rdb       redis.UniversalClient
+	hash      string
+	delay     time.Duration
+	hangAfter int64
+	writes    atomic.Int64
+}
+
+// hang makes a write past the first hangAfter wait until ctx ends, and
+// reports whether it did.
+func (h *hashSource) hang(ctx context.Context) bool {
+	if h.hangAfter <= 0 || h.writes.Add(1) <= h.hangAfter {
+		return false
+	}
+	<-ctx.Done()
+	return true
 }
 
 var _ strategy.BatchStorer[Profile] = (*hashSource)(nil)
@@ -70,6 +86,9 @@ func (h *hashSource) wait(ctx context.Context, n int) error {
 }
 
 func (h *hashSource) Store(ctx context.Context, id string, p Profile) error {
+	if h.hang(ctx) {
+		return ctx.Err()
+	}
 	if err := h.wait(ctx, 1); err != nil {
 		return err
 	}
@@ -77,6 +96,9 @@ func (h *hashSource) Store(ctx context.Context, id string, p Profile) error {
 }
 
 func (h *hashSource) StoreBatch(ctx context.Context, items map[string]Profile) error {
+	if h.hang(ctx) {
+		return ctx.Err()
+	}
 	if err := h.wait(ctx, len(items)); err != nil {
 		return err
 	}
@@ -112,7 +134,7 @@ func TestWriteBehindChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := strategy.Options{Namespace: os.Getenv(childNamespaceEnv), Entity: "profile", Options: tier.Options{TTL: time.Minute}}
-	src := &hashSource{rdb: rdb, hash: sourceHash(o), delay: 2 * time.Millisecond}
+	src := &hashSource{rdb: rdb, hash: sourceHash(o), delay: 2 * time.Millisecond, hangAfter: 1}
 	cfg := &strategy.WriteBehindConfig[Profile]{
 		Durable:       true,
 		Consumer:      "child",
@@ -225,7 +247,7 @@ func TestWriteBehindDurableSurvivesSIGKILL(t *testing.T) {
 	want, _ := killChild(t, o, false)
 	stream := journalOf(o)
 
-	store := newPatientStore(t)
+	store := newStore(t)
 	w := newWriteBehind(t, store, &hashSource{rdb: rdb, hash: sourceHash(o)}, o, &strategy.WriteBehindConfig[Profile]{
 		Durable:      true,
 		ClaimIdle:    500 * time.Millisecond,
@@ -261,7 +283,7 @@ func TestWriteBehindDurableRecoversWithinTenSeconds(t *testing.T) {
 	ctx := ctxT(t)
 	o := testOptions(t)
 	rdb := shared.Client(t)
-	newWriteBehind(t, newPatientStore(t), &hashSource{rdb: rdb, hash: sourceHash(o)}, o,
+	newWriteBehind(t, newStore(t), &hashSource{rdb: rdb, hash: sourceHash(o)}, o,
 		&strategy.WriteBehindConfig[Profile]{Durable: true})
 	want, killedAt := killChild(t, o, true)
 	const bound = 10 * time.Second
@@ -304,7 +326,7 @@ func TestWriteBehindDurableClaimsAfterIdle(t *testing.T) {
 		ClaimIdle:     300 * time.Millisecond,
 		WriteTimeout:  100 * time.Millisecond,
 	}
-	a, err := strategy.NewWriteBehind(newPatientStore(t), hung, o, cfg)
+	a, err := strategy.NewWriteBehind(newStore(t), hung, o, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,7 +353,7 @@ func TestWriteBehindDurableClaimsAfterIdle(t *testing.T) {
 
 	src := newWBSource()
 	src.put(Profile{ID: "y", Version: 0})
-	b := newWriteBehind(t, newPatientStore(t), src, o, cfg)
+	b := newWriteBehind(t, newStore(t), src, o, cfg)
 	eventually(t, "the journal is empty", func() bool { return rdb.XLen(ctx, stream).Val() == 0 && b.Stats().Pending == 0 })
 	if d := time.Since(written); d < cfg.ClaimIdle {
 		t.Errorf("writes claimed %v after they were written; want at least ClaimIdle %v", d, cfg.ClaimIdle)

@@ -46,11 +46,7 @@ func TestSetRejectsUnencodable(t *testing.T) {
 			}
 			// The read's L2 fill lands after it answered: wait for the value
 			// to replace the fill lease.
-			var before string
-			eventually(t, "the read's L2 fill", func() bool {
-				before = store.Redis().Get(ctx, key).Val()
-				return before != "" && before[1]&4 == 0 // not a lease (see tier's envelope flags)
-			})
+			before := landedL2(t, ctx, store.Redis(), key)
 			err = s.Set(ctx, "1", Profile{ID: "1", Name: "unencodable", Version: 2})
 			if !errors.Is(err, codec.ErrEncode) {
 				t.Fatalf("Set(unencodable) = %v; want an error wrapping codec.ErrEncode", err)

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/tiercache/tiercache/internal/redistest"
 	"github.com/tiercache/tiercache/strategy"
 	"github.com/tiercache/tiercache/tier"
@@ -91,9 +93,15 @@ func testOptions(t testing.TB) strategy.Options {
 	return strategy.Options{Namespace: fmt.Sprintf("t%d-%s", nsSeq.Add(1), name), Entity: "profile", Options: tier.Options{TTL: time.Minute}}
 }
 
+// newStore returns a Store on the shared Redis, closed at cleanup. Its
+// L2Timeout is generous: these tests are about strategies, and on a loaded
+// test machine running the race detector a Redis call can take longer than
+// the default 100 ms; the Store then rightly skips an L2 write or read a
+// test counts on (TestSetRejectsUnencodable waited in vain for a read's L2
+// fill). Tests of timeouts make Stores of their own.
 func newStore(t testing.TB) *tier.Store {
 	t.Helper()
-	s, err := tier.New(&tier.Config{Redis: shared.Client(t)})
+	s, err := tier.New(&tier.Config{Redis: shared.Client(t), L2Timeout: 2 * time.Second})
 	if err != nil {
 		t.Fatalf("tier.New: %v", err)
 	}
@@ -105,4 +113,17 @@ func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// landedL2 waits until Redis holds key's value (not the fill lease of the
+// read that loaded it) and returns the raw entry: a read's L2 fill lands
+// after the read has answered, and nothing signals it.
+func landedL2(t *testing.T, ctx context.Context, rdb redis.UniversalClient, key string) string {
+	t.Helper()
+	var raw string
+	eventually(t, "the read's L2 fill of "+key, func() bool {
+		raw = rdb.Get(ctx, key).Val()
+		return raw != "" && raw[1]&4 == 0 // not a lease (see tier's envelope flags)
+	})
+	return raw
 }

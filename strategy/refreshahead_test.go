@@ -1,9 +1,11 @@
 package strategy_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,19 +13,63 @@ import (
 	"github.com/tiercache/tiercache/tier"
 )
 
-// refreshOptions gives entries a short, exact TTL (no jitter), so that a
-// test can wait until they pass their refresh point.
+// refreshOptions gives entries an exact TTL (no jitter) and a refresh point
+// at a tenth of it, so that a test can wait until they pass their refresh
+// point and still have most of their life to read them in.
 func refreshOptions(t *testing.T, ttl time.Duration) strategy.Options {
 	o := testOptions(t)
 	o.TTL = ttl
 	o.TTLJitter = -1
-	o.RefreshAfter = 0.5
+	o.RefreshAfter = 0.1
 	return o
 }
 
-// The tests sleep past refresh points and TTLs by a sixth of the TTL or
-// more: the Store judges freshness by a coarse clock, which a loaded machine
-// may advance late.
+// clockMark is a moment on Stores' clocks: a probe entry per Store, fresh
+// for d from when the mark was made (in a namespace of its own).
+type clockMark struct {
+	t      *testing.T
+	ctx    context.Context
+	stores []*tier.Store
+	keys   []string
+	o      *tier.Options
+	at     time.Time
+	d      time.Duration
+}
+
+var markSeq atomic.Int64
+
+// markClock makes a mark d long on stores' clocks. Made right after a test
+// writes its entries, it is past once they are d old.
+func markClock(t *testing.T, ctx context.Context, d time.Duration, stores ...*tier.Store) *clockMark {
+	t.Helper()
+	m := &clockMark{t: t, ctx: ctx, stores: stores, o: &tier.Options{TTL: d, TTLJitter: -1}, at: time.Now(), d: d}
+	for i, s := range stores {
+		key := fmt.Sprintf("clockmark%d:probe:%d", markSeq.Add(1), i)
+		if err := s.Set(ctx, key, "probe", m.o); err != nil {
+			t.Fatalf("clock mark: %v", err)
+		}
+		m.keys = append(m.keys, key)
+	}
+	for _, s := range stores {
+		s.WaitL1()
+	}
+	return m
+}
+
+// wait returns once the mark is past by real time and by every Store's
+// clock, including the coarse one an L1 hit is judged by, which a loaded
+// machine may advance late (see tier/clock.go): then no Store serves its
+// probe as a fresh L1 hit. Nothing signals it: wait sleeps, then polls.
+func (m *clockMark) wait() {
+	m.t.Helper()
+	time.Sleep(time.Until(m.at.Add(m.d)))
+	for i, s := range m.stores {
+		eventually(m.t, fmt.Sprintf("Store %d's clock passes the mark", i), func() bool {
+			r, _ := s.Get(m.ctx, m.keys[i], m.o, nil)
+			return r.Tier != tier.TierL1 || r.Stale
+		})
+	}
+}
 
 // eventually polls cond until it holds or the deadline passes.
 func eventually(t *testing.T, what string, cond func() bool) {
@@ -39,9 +85,9 @@ func eventually(t *testing.T, what string, cond func() bool) {
 
 func TestRefreshAheadReloadsInBackground(t *testing.T) {
 	ctx := ctxT(t)
-	store := newPatientStore(t)
+	store := newStore(t)
 	src := newCtlSource()
-	const ttl = 600 * time.Millisecond
+	const ttl = 3 * time.Second
 	ra, err := strategy.NewRefreshAhead[Profile](store, src, refreshOptions(t, ttl))
 	if err != nil {
 		t.Fatal(err)
@@ -50,8 +96,9 @@ func TestRefreshAheadReloadsInBackground(t *testing.T) {
 	if _, err := ra.Get(ctx, "1"); err != nil {
 		t.Fatal(err)
 	}
+	mark := markClock(t, ctx, ttl/10, store)
 	src.put(Profile{ID: "1", Version: 2})
-	time.Sleep(ttl/2 + ttl/6) // past the refresh point, still fresh
+	mark.wait() // past the refresh point, still fresh
 
 	// The reload is held: the read must not wait for it.
 	release := src.hold()
@@ -74,9 +121,9 @@ func TestRefreshAheadReloadsInBackground(t *testing.T) {
 
 func TestRefreshAheadOneReloadForConcurrentReads(t *testing.T) {
 	ctx := ctxT(t)
-	store := newPatientStore(t)
+	store := newStore(t)
 	src := newCtlSource()
-	const ttl = 600 * time.Millisecond
+	const ttl = 3 * time.Second
 	ra, err := strategy.NewRefreshAhead[Profile](store, src, refreshOptions(t, ttl))
 	if err != nil {
 		t.Fatal(err)
@@ -86,8 +133,9 @@ func TestRefreshAheadOneReloadForConcurrentReads(t *testing.T) {
 		t.Fatal(err)
 	}
 	store.WaitL1()
+	mark := markClock(t, ctx, ttl/10, store)
 	src.put(Profile{ID: "hot", Version: 2})
-	time.Sleep(ttl/2 + ttl/6)
+	mark.wait() // past the refresh point, still fresh
 
 	release := src.hold()
 	defer release()
@@ -115,9 +163,9 @@ func TestRefreshAheadOneReloadForConcurrentReads(t *testing.T) {
 
 func TestRefreshAheadSkipsKeysNotRead(t *testing.T) {
 	ctx := ctxT(t)
-	store := newPatientStore(t)
+	store := newStore(t)
 	src := newCtlSource()
-	const ttl = 400 * time.Millisecond
+	const ttl = time.Second
 	ra, err := strategy.NewRefreshAhead[Profile](store, src, refreshOptions(t, ttl))
 	if err != nil {
 		t.Fatal(err)
@@ -128,7 +176,7 @@ func TestRefreshAheadSkipsKeysNotRead(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(ttl/2 + ttl/6)
+	markClock(t, ctx, ttl/10, store).wait() // past the refresh point, still fresh
 	if _, err := ra.Get(ctx, "read"); err != nil {
 		t.Fatal(err)
 	}
@@ -144,9 +192,9 @@ func TestRefreshAheadSkipsKeysNotRead(t *testing.T) {
 
 func TestRefreshAheadCountsReloadErrors(t *testing.T) {
 	ctx := ctxT(t)
-	store := newPatientStore(t)
+	store := newStore(t)
 	src := newCtlSource()
-	const ttl = 600 * time.Millisecond
+	const ttl = 3 * time.Second
 	o := refreshOptions(t, ttl)
 	o.StaleIfError = time.Minute // a failed reload keeps serving the entry
 	ra, err := strategy.NewRefreshAhead[Profile](store, src, o)
@@ -157,7 +205,7 @@ func TestRefreshAheadCountsReloadErrors(t *testing.T) {
 	if _, err := ra.Get(ctx, "1"); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(ttl/2 + ttl/6)
+	markClock(t, ctx, ttl/10, store).wait() // past the refresh point, still fresh
 	src.setFailLoad(errors.New("db down"))
 	if p, err := ra.Get(ctx, "1"); err != nil || p.Version != 1 {
 		t.Fatalf("Get = %+v, %v; want version 1", p, err)
@@ -172,7 +220,7 @@ func TestRefreshAheadCountsReloadErrors(t *testing.T) {
 }
 
 func TestNewRefreshAheadRejectsBadRefreshAfter(t *testing.T) {
-	store := newPatientStore(t)
+	store := newStore(t)
 	for _, f := range []float64{-0.1, 1, 2} {
 		o := testOptions(t)
 		o.RefreshAfter = f
@@ -189,7 +237,7 @@ func TestStaleWindows(t *testing.T) {
 	for _, impl := range implementations {
 		t.Run(impl.name+"/stale-while-revalidate", func(t *testing.T) {
 			ctx := ctxT(t)
-			store := newPatientStore(t)
+			store := newStore(t)
 			src := newCtlSource()
 			o := testOptions(t)
 			o.TTL, o.TTLJitter, o.StaleWhileRevalidate = ttl, -1, time.Minute
@@ -198,10 +246,9 @@ func TestStaleWindows(t *testing.T) {
 			if _, err := s.Get(ctx, "1"); err != nil {
 				t.Fatal(err)
 			}
+			mark := markClock(t, ctx, ttl, store)
 			src.put(Profile{ID: "1", Version: 2})
-			// Past fresh, inside the window, with margin for a coarse
-			// clock that lags on a loaded machine (see tier/clock.go).
-			time.Sleep(3 * ttl)
+			mark.wait() // past fresh, inside the window
 			release := src.hold()
 			defer release()
 			if p, err := s.Get(ctx, "1"); err != nil || p.Version != 1 {
@@ -219,9 +266,11 @@ func TestStaleWindows(t *testing.T) {
 		})
 		t.Run(impl.name+"/stale-if-error", func(t *testing.T) {
 			ctx := ctxT(t)
-			store := newPatientStore(t)
+			store := newStore(t)
 			src := newCtlSource()
-			const window = 300 * time.Millisecond
+			// A second, so that the read after the mark is within it with
+			// room for a loaded machine's polls of the mark and stalls.
+			const window = time.Second
 			o := testOptions(t)
 			o.TTL, o.TTLJitter, o.StaleIfError = ttl, -1, window
 			s, _ := impl.make(t, store, src, o)
@@ -229,9 +278,10 @@ func TestStaleWindows(t *testing.T) {
 			if _, err := s.Get(ctx, "1"); err != nil {
 				t.Fatal(err)
 			}
+			mark := markClock(t, ctx, ttl, store)
 			dbDown := errors.New("db down")
 			src.setFailLoad(dbDown)
-			time.Sleep(ttl + ttl/4) // past fresh, inside the window
+			mark.wait() // past fresh, inside the window
 			if p, err := s.Get(ctx, "1"); err != nil || p.Version != 1 {
 				t.Errorf("Get inside the stale-if-error window = %+v, %v; want version 1", p, err)
 			}
@@ -252,14 +302,14 @@ func TestStaleWindows(t *testing.T) {
 func TestRefreshAheadOneReloadAcrossInstances(t *testing.T) {
 	ctx := ctxT(t)
 	src := newCtlSource()
-	const ttl = 600 * time.Millisecond
+	const ttl = 3 * time.Second
 	o := refreshOptions(t, ttl)
 	var (
 		stores []*tier.Store
 		ras    []*strategy.RefreshAhead[Profile]
 	)
 	for range 4 {
-		store := newPatientStore(t)
+		store := newStore(t)
 		ra, err := strategy.NewRefreshAhead[Profile](store, src, o)
 		if err != nil {
 			t.Fatal(err)
@@ -272,8 +322,9 @@ func TestRefreshAheadOneReloadAcrossInstances(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	mark := markClock(t, ctx, ttl/10, stores...)
 	src.put(Profile{ID: "hot", Version: 2})
-	time.Sleep(ttl/2 + ttl/6)
+	mark.wait() // past the refresh point, still fresh
 
 	release := src.hold()
 	defer release()

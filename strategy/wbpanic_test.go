@@ -82,7 +82,7 @@ func TestWriteBehindSourcePanics(t *testing.T) {
 				dead []strategy.FailedWrite[Profile]
 				logs testsource.LogBuffer
 			)
-			w := newWriteBehind(t, newPatientStore(t), src, testOptions(t), &strategy.WriteBehindConfig[Profile]{
+			w := newWriteBehind(t, newStore(t), src, testOptions(t), &strategy.WriteBehindConfig[Profile]{
 				MaxAttempts: 2,
 				DeadLetter: func(f strategy.FailedWrite[Profile]) {
 					mu.Lock()
@@ -145,7 +145,7 @@ func TestWriteBehindDeadLetterPanics(t *testing.T) {
 	ctx := ctxT(t)
 	ps := &panicSource{memSource: newMemSource()}
 	ps.panics.Store(2) // both attempts of the first write
-	w := newWriteBehind(t, newPatientStore(t), ps, testOptions(t), &strategy.WriteBehindConfig[Profile]{
+	w := newWriteBehind(t, newStore(t), ps, testOptions(t), &strategy.WriteBehindConfig[Profile]{
 		MaxAttempts: 2,
 		DeadLetter:  func(strategy.FailedWrite[Profile]) { panic("hook exploded") },
 	})

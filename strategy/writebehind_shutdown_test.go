@@ -12,7 +12,7 @@ import (
 
 func TestWriteBehindFlushAndShutdown(t *testing.T) {
 	ctx := ctxT(t)
-	store := newPatientStore(t)
+	store := newStore(t)
 	src := newWBSource()
 	w, err := strategy.NewWriteBehind(store, src, testOptions(t), &strategy.WriteBehindConfig[Profile]{FlushInterval: time.Hour})
 	if err != nil {
@@ -75,7 +75,7 @@ func TestWriteBehindFlushAndShutdown(t *testing.T) {
 
 func TestWriteBehindShutdownHandsUnfinishedWritesToDeadLetter(t *testing.T) {
 	ctx := ctxT(t)
-	store := newPatientStore(t)
+	store := newStore(t)
 	src := newWBSource()
 	src.gate = make(chan struct{}) // never opened: the source hangs
 	var dead []strategy.FailedWrite[Profile]

@@ -18,7 +18,7 @@ import (
 
 func TestWriteBehindCoalescesHotKeys(t *testing.T) {
 	ctx := ctxT(t)
-	store := newPatientStore(t)
+	store := newStore(t)
 	src := newWBSource()
 	w := newWriteBehind(t, store, src, testOptions(t), &strategy.WriteBehindConfig[Profile]{FlushInterval: 500 * time.Millisecond})
 	const keys, perKey = 10, 1000
@@ -61,7 +61,7 @@ func TestWriteBehindCoalescesHotKeys(t *testing.T) {
 
 func TestWriteBehindBatches(t *testing.T) {
 	ctx := ctxT(t)
-	store := newPatientStore(t)
+	store := newStore(t)
 	src := batchSource{newWBSource()}
 	w := newWriteBehind(t, store, src, testOptions(t), &strategy.WriteBehindConfig[Profile]{BatchSize: 50, FlushInterval: time.Hour})
 	for i := range 120 {
@@ -89,7 +89,7 @@ func TestWriteBehindBatches(t *testing.T) {
 
 func TestWriteBehindRetriesThenDeadLetters(t *testing.T) {
 	ctx := ctxT(t)
-	store := newPatientStore(t)
+	store := newStore(t)
 	src := newWBSource()
 	src.fail["flaky"] = 2 // fails twice, then works
 	src.fail["broken"] = -1
@@ -153,7 +153,7 @@ func TestWriteBehindRetriesThenDeadLetters(t *testing.T) {
 
 func TestWriteBehindBackpressure(t *testing.T) {
 	ctx := ctxT(t)
-	store := newPatientStore(t)
+	store := newStore(t)
 	src := newWBSource()
 	src.gate = make(chan struct{})
 	src.entered = make(chan struct{}, 1)
@@ -191,7 +191,7 @@ func TestWriteBehindBackpressure(t *testing.T) {
 
 func TestWriteBehindGetSeesQueuedWrites(t *testing.T) {
 	ctx := ctxT(t)
-	store := newPatientStore(t)
+	store := newStore(t)
 	src := newWBSource()
 	src.put(Profile{ID: "1", Version: 1})
 	o := testOptions(t)
@@ -232,7 +232,7 @@ func TestNewWriteBehindConfigErrors(t *testing.T) {
 		cfg   *strategy.WriteBehindConfig[Profile]
 	}{
 		{"durable without redis", l1only, &strategy.WriteBehindConfig[Profile]{Durable: true}},
-		{"claim idle too short", newPatientStore(t), &strategy.WriteBehindConfig[Profile]{Durable: true, ClaimIdle: strategy.MinClaimIdle - 1}},
+		{"claim idle too short", newStore(t), &strategy.WriteBehindConfig[Profile]{Durable: true, ClaimIdle: strategy.MinClaimIdle - 1}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if _, err := strategy.NewWriteBehind(c.store, newMemSource(), testOptions(t), c.cfg); !errors.Is(err, strategy.ErrConfig) {
@@ -294,7 +294,7 @@ func TestWriteBehindCacheFailureHealsAfterFlush(t *testing.T) {
 // source has everything.
 func TestWriteBehindQueueStats(t *testing.T) {
 	ctx := ctxT(t)
-	store := newPatientStore(t)
+	store := newStore(t)
 	src := newWBSource()
 	src.gate = make(chan struct{})
 	src.entered = make(chan struct{}, 1)

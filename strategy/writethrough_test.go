@@ -8,9 +8,12 @@ import (
 	"github.com/tiercache/tiercache/strategy"
 )
 
+// TestWriteThroughWritesSourceFirst: Set writes the source while the cache
+// still holds the old entry, then replaces the entry, so that the next Get
+// is a cache hit of the new value.
 func TestWriteThroughWritesSourceFirst(t *testing.T) {
 	ctx := ctxT(t)
-	store := newPatientStore(t)
+	store := newStore(t)
 	rdb := store.Redis()
 	src := newCtlSource()
 	o := testOptions(t)
@@ -23,7 +26,7 @@ func TestWriteThroughWritesSourceFirst(t *testing.T) {
 	if _, err := wt.Get(ctx, "1"); err != nil {
 		t.Fatal(err)
 	}
-	before := rdb.Get(ctx, key).Val()
+	before := landedL2(t, ctx, rdb, key) // the Get's fill, landed
 
 	// When the source is written, the cache must still hold the old value.
 	var l2AtStore string
@@ -52,9 +55,12 @@ func TestWriteThroughWritesSourceFirst(t *testing.T) {
 	}
 }
 
+// TestWriteThroughSourceErrorLeavesCache: a Set or Delete the source fails
+// leaves L2 as it was (the cached entry, or none) and the cached value served
+// from L1; a Delete removes the source's row before the cache's entry.
 func TestWriteThroughSourceErrorLeavesCache(t *testing.T) {
 	ctx := ctxT(t)
-	store := newPatientStore(t)
+	store := newStore(t)
 	rdb := store.Redis()
 	src := newCtlSource()
 	o := testOptions(t)
@@ -67,6 +73,8 @@ func TestWriteThroughSourceErrorLeavesCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	store.WaitL1()
+	cachedKey, _ := o.Key("cached")
+	landedL2(t, ctx, rdb, cachedKey) // the entry the failed Set must leave as it is
 	dbDown := errors.New("db down")
 	src.failStore = dbDown
 

@@ -111,16 +111,24 @@ func checkServed(t testing.TB, src *batchSource, got map[string]string, want []s
 // TestGetManyFleetLoadsOnce: 4 Stores x 50 concurrent GetMany of
 // overlapping random id sets of a missing key space load every id exactly
 // once across the fleet, and every caller gets the source's values.
+//
+// Its Stores and clients wait for Redis up to patientTimeout: a Store whose
+// Redis call fails loads from the source without a lease, as it should, and
+// under -race on a loaded machine the 200 concurrent batches' calls took
+// longer than a second (the Stores logged "batch read: context deadline
+// exceeded" and "i/o timeout", and ids were loaded 2 to 7 times).
 func TestGetManyFleetLoadsOnce(t *testing.T) {
 	for _, top := range topologies() {
 		t.Run(top.name, func(t *testing.T) {
-			ctx := ctxT(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 3*patientTimeout)
+			defer cancel()
 			src := newBatchSource()
 			ns := batchNamespace()
 			const stores, callers, space, per = 4, 50, 300, 40
 			groups := make([]*Group[string], stores)
 			for i := range groups {
-				groups[i] = newBatchGroup(t, newStore(t, Config{Redis: top.client(t)}), ns, src, false)
+				s := newStore(t, Config{Redis: top.patientClient(t), L2Timeout: patientTimeout})
+				groups[i] = newBatchGroup(t, s, ns, src, false)
 			}
 			var wg sync.WaitGroup
 			asked := make([]bool, space)

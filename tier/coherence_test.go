@@ -177,7 +177,10 @@ func TestStampedeAcrossStores(t *testing.T) {
 // get the value with exactly one more load, none waiting longer than the
 // lease TTL plus the load and a poll.
 func TestFillLockHolderKilled(t *testing.T) {
-	const lockTTL = 300 * time.Millisecond
+	// Long enough that the lease outlives the holder's death (its load
+	// starting, its Close) on a loaded machine: at 300 ms it expired
+	// before the test could see it.
+	const lockTTL = time.Second
 	const loadTime = 20 * time.Millisecond
 	for _, top := range topologies() {
 		t.Run(top.name, func(t *testing.T) {

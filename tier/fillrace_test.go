@@ -150,7 +150,11 @@ func TestFillRaceHolderDiesBetweenLoadAndFill(t *testing.T) {
 func TestRefreshAheadWithoutL1(t *testing.T) {
 	ctx := ctxT(t)
 	s := newStore(t, Config{DisableL1: true})
-	const ttl = 400 * time.Millisecond
+	// The refresh point is at a tenth of a 4 s TTL: the read past it must
+	// come before the TTL, and the first read's fill, awaited first, and a
+	// loaded machine's stalls have taken more than the 150 ms a 400 ms TTL
+	// refreshed at half left (the read found the entry expired and loaded).
+	const ttl = 4 * time.Second
 	var version sync.Mutex
 	v := int64(1)
 	l := &loader{fn: func(context.Context, string) (any, error) {
@@ -159,7 +163,7 @@ func TestRefreshAheadWithoutL1(t *testing.T) {
 		return sampleUser(v), nil
 	}}
 	o := userOptions
-	o.TTL, o.TTLJitter, o.RefreshAfter = ttl, -1, 0.5
+	o.TTL, o.TTLJitter, o.RefreshAfter = ttl, -1, 0.1
 	key := testKey(t)
 	if _, err := s.Get(ctx, key, &o, l.load); err != nil {
 		t.Fatal(err)
@@ -168,7 +172,7 @@ func TestRefreshAheadWithoutL1(t *testing.T) {
 	version.Lock()
 	v = 2
 	version.Unlock()
-	time.Sleep(ttl/2 + ttl/8) // past the refresh point, still fresh: the scenario, not a synchronisation
+	time.Sleep(ttl/10 + 100*time.Millisecond) // past the refresh point, still fresh: the scenario, not a synchronisation
 	r, err := s.Get(ctx, key, &o, l.load)
 	if err != nil || r.Tier != TierL2 || r.Value.(user).ID != 1 {
 		t.Fatalf("Get past the refresh point = %+v, %v; want user 1 from L2 at once", r, err)

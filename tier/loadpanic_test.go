@@ -118,8 +118,7 @@ func TestBackgroundReloadPanic(t *testing.T) {
 			if err := s.Set(ctx, key, "cached", &c.o); err != nil {
 				t.Fatal(err)
 			}
-			s.WaitL1()
-			time.Sleep(5 * time.Millisecond) // past the refresh point or the fresh time (no signal for time)
+			pastCheckAt(t, key, s) // past the refresh point or the fresh time
 			called := make(chan struct{})
 			load := func(context.Context, string) (any, error) {
 				close(called)

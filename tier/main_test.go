@@ -50,23 +50,55 @@ type topology struct {
 	// client returns a new client, closed at cleanup: Stores that stand for
 	// separate processes get one each.
 	client func(t testing.TB) redis.UniversalClient
+	// patientClient is client with socket and pool timeouts of
+	// patientTimeout instead of the harness's 1 s and 2 s, for a Store
+	// whose L2Timeout is patientTimeout.
+	patientClient func(t testing.TB) redis.UniversalClient
 }
 
+// patientTimeout is the L2Timeout, and the client timeouts, of tests whose
+// heavy concurrency a loaded machine under -race may keep from Redis for
+// over a second (and which are about coordination, not timeouts).
+const patientTimeout = 5 * time.Second
+
 func topologies() []topology {
+	single := func(t testing.TB, patient bool) redis.UniversalClient {
+		if !patient {
+			return shared.Client(t)
+		}
+		opt := redistest.ClientOptions(shared.Addr())
+		opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout = patientTimeout, patientTimeout, patientTimeout
+		c := redis.NewClient(opt)
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	cluster := func(t testing.TB, patient bool) redis.UniversalClient {
+		var cc *redis.ClusterClient
+		if patient {
+			opt := redistest.ClusterClientOptions(sharedCluster(t).Addrs())
+			opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout = patientTimeout, patientTimeout, patientTimeout
+			cc = redis.NewClusterClient(opt)
+			t.Cleanup(func() { cc.Close() })
+		} else {
+			cc = sharedCluster(t).Client(t)
+		}
+		// Warmed up: the slot map loaded and a connection to every
+		// master, so that a test's first call does not pay for them
+		// within its L2 timeout.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := cc.ForEachShard(ctx, func(ctx context.Context, c *redis.Client) error { return c.Ping(ctx).Err() }); err != nil {
+			t.Fatalf("cluster ping: %v", err)
+		}
+		return cc
+	}
 	return []topology{
-		{"single", func(t testing.TB) redis.UniversalClient { return shared.Client(t) }},
-		{"cluster", func(t testing.TB) redis.UniversalClient {
-			// Warmed up: the slot map loaded and a connection to every
-			// master, so that a test's first call does not pay for them
-			// within its L2 timeout.
-			cc := sharedCluster(t).Client(t)
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			if err := cc.ForEachShard(ctx, func(ctx context.Context, c *redis.Client) error { return c.Ping(ctx).Err() }); err != nil {
-				t.Fatalf("cluster ping: %v", err)
-			}
-			return cc
-		}},
+		{"single",
+			func(t testing.TB) redis.UniversalClient { return single(t, false) },
+			func(t testing.TB) redis.UniversalClient { return single(t, true) }},
+		{"cluster",
+			func(t testing.TB) redis.UniversalClient { return cluster(t, false) },
+			func(t testing.TB) redis.UniversalClient { return cluster(t, true) }},
 	}
 }
 

@@ -53,7 +53,7 @@ func expiredOld(t *testing.T, where Tier, o *Options) (*Store, string) {
 		t.Fatal(err)
 	}
 	writer.WaitL1()
-	time.Sleep(o.TTL + 10*time.Millisecond) // past its fresh time (no signal for time)
+	pastCheckAt(t, key, writer, reader) // past its fresh time
 	return reader, key
 }
 
@@ -155,7 +155,10 @@ func TestSoftTimeoutServesStale(t *testing.T) {
 // reload has filled L2.
 func TestSoftTimeoutOneLoadFleetWide(t *testing.T) {
 	const soft = 50 * time.Millisecond
-	o := &Options{TTL: 30 * time.Millisecond, TTLJitter: -1, StaleIfError: time.Minute, SoftTimeout: soft}
+	// "old" is fresh for a second: b reads it after a wrote it, within
+	// Redis calls a loaded machine may make slow (at 30 ms it expired
+	// before b's read, which found no fresh entry).
+	o := &Options{TTL: time.Second, TTLJitter: -1, StaleIfError: time.Minute, SoftTimeout: soft}
 	a, b := newStore(t, Config{}), newStore(t, Config{})
 	ctx := ctxT(t)
 	key := testKey(t)
@@ -168,8 +171,8 @@ func TestSoftTimeoutOneLoadFleetWide(t *testing.T) {
 	}
 	a.WaitL1()
 	b.WaitL1()
-	time.Sleep(40 * time.Millisecond) // past its fresh time (no signal for time)
-	o = withTTL(o, time.Minute)       // the reload's value: see TestSoftTimeoutServesStale
+	pastCheckAt(t, key, a, b)   // past its fresh time
+	o = withTTL(o, time.Minute) // the reload's value: see TestSoftTimeoutServesStale
 	h := newHeldLoader("new")
 	defer h.unblock()
 

@@ -26,7 +26,10 @@ func TestFailSafeThrottle(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			o := &c.o
-			o.TTL, o.TTLJitter, o.FailSafeThrottle = 30*time.Millisecond, -1, throttle
+			// "old" is fresh for a second: the second Store reads it after
+			// the first wrote it, within Redis calls a loaded machine may
+			// make slow.
+			o.TTL, o.TTLJitter, o.FailSafeThrottle = time.Second, -1, throttle
 			stores := []*Store{newStore(t, Config{}), newStore(t, Config{})}
 			ctx := ctxT(t)
 			key := testKey(t)
@@ -36,7 +39,7 @@ func TestFailSafeThrottle(t *testing.T) {
 			if _, err := stores[1].Get(ctx, key, o, nil); err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(40 * time.Millisecond) // past its fresh time (no signal for time)
+			pastCheckAt(t, key, stores...) // past its fresh time
 			failing := &loader{fn: func(context.Context, string) (any, error) { return nil, errors.New("source down") }}
 
 			const reads = 50
@@ -76,32 +79,37 @@ func TestFailSafeThrottle(t *testing.T) {
 // with a context of its own, not the reload's expired one), and a reload
 // slower than FillLockTTL keeps its lock to the end: no second load starts
 // meanwhile, on any Store.
+//
+// Readers stop waiting for the hung reload at a SoftTimeout, not at a
+// deadline of their own: a 100 ms deadline also bounded their Redis calls
+// and the second Store's wait for its bus subscription, which a loaded
+// machine can take longer than, and such a reader had no stale entry to
+// serve.
 func TestFailSafeThrottleHangingSource(t *testing.T) {
 	const throttle = 5 * time.Second
 	cfg := Config{LoadTimeout: 600 * time.Millisecond, FillLockTTL: 200 * time.Millisecond}
 	stores := []*Store{newStore(t, cfg), newStore(t, cfg)}
-	o := &Options{TTL: 30 * time.Millisecond, TTLJitter: -1, StaleIfError: time.Minute, FailSafeThrottle: throttle}
+	o := &Options{TTL: 30 * time.Millisecond, TTLJitter: -1, StaleIfError: time.Minute, FailSafeThrottle: throttle, SoftTimeout: 50 * time.Millisecond}
 	ctx := ctxT(t)
 	key := testKey(t)
 	if err := stores[0].Set(ctx, key, "old", o); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(40 * time.Millisecond) // past its fresh time (no signal for time)
+	pastCheckAt(t, key, stores...) // past its fresh time
 	hanging := &loader{fn: func(ctx context.Context, _ string) (any, error) {
 		<-ctx.Done() // the source hangs until the reload gives up
 		return nil, ctx.Err()
 	}}
 	for i := range 8 {
-		rctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
-		r, err := stores[i%2].Get(rctx, key, o, hanging.load)
-		cancel()
+		r, err := stores[i%2].Get(ctx, key, o, hanging.load)
 		if err != nil || r.Value != "old" || !r.Stale {
 			t.Fatalf("read %d = %+v, %v; want the stale \"old\"", i, r, err)
 		}
 		time.Sleep(100 * time.Millisecond) // spread over past LoadTimeout (no signal for time)
 	}
+	// Longer than the reload lock is taken for: only the throttle made it so.
 	ttl, err := stores[0].Redis().PTTL(ctx, key+refreshLockSuffix).Result()
-	if err != nil || ttl <= cfg.LoadTimeout || ttl > throttle {
+	if err != nil || ttl <= stores[0].reloadLockTTL() || ttl > throttle {
 		t.Errorf("reload lock TTL after the hung reload = %v, %v; want kept as the %v throttle", ttl, err, throttle)
 	}
 	if n := hanging.calls.Load(); n != 1 {

@@ -66,6 +66,11 @@ type options struct {
 	// ready, when set, is called with the addresses of the proxy, the
 	// admin endpoint and the debug page once they accept connections.
 	ready func(proxy, admin, debug string)
+	// l2Timeout is the Store's L2Timeout; zero: tier's default. Tests set
+	// a generous one: a loaded machine running the race detector can take
+	// longer than the default for a Redis call, and the response then goes
+	// uncached or unread from Redis.
+	l2Timeout time.Duration
 }
 
 func main() {
@@ -113,7 +118,7 @@ func run(ctx context.Context, o options, logOut io.Writer) error {
 		return err
 	}
 	defer closeRedis()
-	store, err := tier.New(&tier.Config{Redis: rdb, Logger: log})
+	store, err := tier.New(&tier.Config{Redis: rdb, Logger: log, L2Timeout: o.l2Timeout})
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/tiercache/tiercache/debugpage"
 	"github.com/tiercache/tiercache/internal/testsource"
@@ -38,10 +39,11 @@ func TestRun(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, options{
-			listen:   "127.0.0.1:0",
-			admin:    "127.0.0.1:0",
-			upstream: upstream.URL,
-			ready:    func(p, a, _ string) { ready <- addrs{p, a} },
+			listen:    "127.0.0.1:0",
+			admin:     "127.0.0.1:0",
+			upstream:  upstream.URL,
+			ready:     func(p, a, _ string) { ready <- addrs{p, a} },
+			l2Timeout: testL2Timeout,
 		}, &logs)
 	}()
 	var a addrs
@@ -104,9 +106,15 @@ func TestRun(t *testing.T) {
 	}
 }
 
+// testL2Timeout is the proxies' L2Timeout in tests: generous, as the tests
+// are about what is cached and served, not about timeouts (a fresh proxy's
+// first Redis call on a loaded machine has taken longer than the default
+// 100 ms, and TestNewcomer's second proxy then missed the shared entry).
+const testL2Timeout = 2 * time.Second
+
 // startProxy runs the proxy with o (its own redis-server unless o says
-// otherwise) in front of upstream until the test ends, and returns its
-// address and its log.
+// otherwise, and an L2Timeout of testL2Timeout unless it sets one) in front
+// of upstream until the test ends, and returns its address and its log.
 func startProxy(t *testing.T, o options) (string, *testsource.LogBuffer) {
 	t.Helper()
 	proxy, _, logs := startProxyDebug(t, o)
@@ -124,6 +132,9 @@ func startProxyDebug(t *testing.T, o options) (string, string, *testsource.LogBu
 	done := make(chan error, 1)
 	o.listen = "127.0.0.1:0"
 	o.ready = func(p, _, d string) { ready <- addrs{p, d} }
+	if o.l2Timeout == 0 {
+		o.l2Timeout = testL2Timeout
+	}
 	go func() { done <- run(ctx, o, logs) }()
 	t.Cleanup(func() {
 		cancel()

@@ -32,7 +32,10 @@ func newMetrics(t *testing.T) (*tierotel.Metrics, *sdkmetric.ManualReader) {
 func TestReadHook(t *testing.T) {
 	ctx := context.Background()
 	m, reader := newMetrics(t)
-	store, err := tier.New(&tier.Config{Redis: shared.Client(t), ObserveRead: m.ReadHook("users")})
+	// A generous L2Timeout: the test is about which tier answers, and a
+	// loaded machine under -race can take longer than the default 100 ms
+	// for a Redis call, which makes the read fall through to the source.
+	store, err := tier.New(&tier.Config{Redis: shared.Client(t), L2Timeout: 2 * time.Second, ObserveRead: m.ReadHook("users")})
 	if err != nil {
 		t.Fatal(err)
 	}
