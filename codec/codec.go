@@ -12,7 +12,8 @@ type Codec interface {
 	ID() byte
 	// Marshal encodes v.
 	Marshal(v any) ([]byte, error)
-	// Unmarshal decodes data into the value pointed to by v.
+	// Unmarshal decodes data into the value pointed to by v. It must not
+	// modify data: the cache hands it Redis's reply as it received it.
 	Unmarshal(data []byte, v any) error
 }
 

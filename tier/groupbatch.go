@@ -21,8 +21,8 @@ const BatchLoadConcurrency = 16
 // up to GOMAXPROCS goroutines, the caller's among them), then the fill
 // leases of the missing keys in one more; the ids whose lease this process
 // won are loaded with one batch load (GroupConfig.LoadMany), staged in L1
-// and returned, and their L2 fills follow in one pipeline, each refused if the
-// key was written meanwhile. Ids whose lease another process holds are
+// and returned, and their L2 fills follow in one pipeline, each refused if
+// the key was written meanwhile. Ids whose lease another process holds are
 // waited for (bounded by Config.FillWait and half the caller's remaining
 // time), then read again together. Ids already being read in this process,
 // by Get or another GetMany, join that read. Duplicate ids are read once.
