@@ -485,24 +485,24 @@ func (s *Store) decodeL2(key string, raw []byte, o *Options) (envelope, *l1Entry
 
 // marshalGuarded is c.Marshal(v), with a panic in it an error wrapping
 // codec.ErrEncode and ErrPanic.
-func marshalGuarded(c codec.Codec, v any) (b []byte, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			b, err = nil, fmt.Errorf("%w: %w", codec.ErrEncode, panicError(p))
-		}
-	}()
+func marshalGuarded(c codec.Codec, v any) (_ []byte, err error) {
+	defer recoverCodec(codec.ErrEncode, &err)
 	return c.Marshal(v)
 }
 
 // decodeGuarded is d(c, payload), with a panic in it an error wrapping
 // codec.ErrDecode and ErrPanic: the entry cannot be decoded.
-func decodeGuarded(d Decoder, c codec.Codec, payload []byte) (v any, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			v, err = nil, fmt.Errorf("%w: %w", codec.ErrDecode, panicError(p))
-		}
-	}()
+func decodeGuarded(d Decoder, c codec.Codec, payload []byte) (_ any, err error) {
+	defer recoverCodec(codec.ErrDecode, &err)
 	return d(c, payload)
+}
+
+// recoverCodec is recoverInto for a codec's call: the panic's error also
+// wraps sentinel. It must be deferred directly.
+func recoverCodec(sentinel error, err *error) {
+	if p := recover(); p != nil {
+		*err = fmt.Errorf("%w: %w", sentinel, panicError(p))
+	}
 }
 
 // fillL1 stores an entry read or loaded by a flight, unless the key was
